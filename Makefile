@@ -1,0 +1,33 @@
+# The two commands of the README: `make demo` and `make test`. Each sets up everything it
+# needs on a fresh machine (a virtualenv with the project and its test extras) first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# Discovery never leaves this machine in the demo and the tests.
+export PEERCLASS_DISCOVERY_ADDR := 127.255.255.255
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/peerclass demo
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check peer storage migrations tests bench
+	$(BIN)/ruff format --check peer storage migrations tests bench
+	$(BIN)/mypy peer storage
+
+bench: $(STAMP)
+	$(BIN)/python bench/catchup.py
+
+clean:
+	rm -rf $(VENV)

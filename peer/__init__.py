@@ -1,0 +1,1 @@
+"""peerclass peer: identity, events, discovery, transport, sync and the CLI."""

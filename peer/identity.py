@@ -1,0 +1,161 @@
+"""A peer's identity key and its class membership, kept as owner-only files in the data dir."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import stat
+from pathlib import Path
+
+import attrs
+import nacl.signing
+
+from peer.codec import pack, unpack
+from peer.errors import UsageError, ValidationError
+
+IDENTITY_FILE = "identity.key"
+CLASS_FILE = "class.json"
+INVITE_PREFIX = "pc1."
+_INVITE_VERSION = 1
+CLASS_ID_SIZE = 16
+SECRET_SIZE = 32
+
+
+def short_id(key: bytes) -> str:
+    """The first 8 hex digits of an id: what people see."""
+    return key.hex()[:8]
+
+
+@attrs.frozen
+class ClassInfo:
+    """What a member knows of its class: the invite's content."""
+
+    class_id: bytes
+    name: str
+    secret: bytes = attrs.field(repr=False)
+    instructor: bytes
+
+    def invite(self) -> str:
+        """The string an instructor hands to students: class id, name, secret, instructor key."""
+        payload = pack([_INVITE_VERSION, self.class_id, self.name, self.secret, self.instructor])
+        check = hashlib.blake2b(payload, digest_size=4).digest()
+        return INVITE_PREFIX + base64.urlsafe_b64encode(payload + check).decode().rstrip("=")
+
+    @classmethod
+    def from_invite(cls, invite: str) -> ClassInfo:
+        """Parse an invite, saying what is wrong with a mistyped or truncated one."""
+        invite = invite.strip()
+        if not invite.startswith(INVITE_PREFIX):
+            raise UsageError(f"invite must start with {INVITE_PREFIX!r}")
+        text = invite[len(INVITE_PREFIX) :]
+        try:
+            data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        except ValueError:
+            raise UsageError("invite is not valid base64url text") from None
+        payload, check = data[:-4], data[-4:]
+        if len(data) < 5 or hashlib.blake2b(payload, digest_size=4).digest() != check:
+            raise UsageError("invite is damaged (its checksum does not match); copy it again")
+        try:
+            fields = unpack(payload, what="invite")
+        except ValidationError as exc:
+            raise UsageError(str(exc)) from None
+        if not isinstance(fields, list) or len(fields) != 5 or fields[0] != _INVITE_VERSION:
+            raise UsageError("invite is of an unknown version")
+        _, class_id, name, secret, instructor = fields
+        if not (
+            isinstance(class_id, bytes)
+            and len(class_id) == CLASS_ID_SIZE
+            and isinstance(name, str)
+            and isinstance(secret, bytes)
+            and len(secret) == SECRET_SIZE
+            and isinstance(instructor, bytes)
+            and len(instructor) == 32
+        ):
+            raise UsageError("invite fields are malformed")
+        return cls(class_id, name, secret, instructor)
+
+    @classmethod
+    def create(cls, name: str, instructor: bytes) -> ClassInfo:
+        return cls(secrets.token_bytes(CLASS_ID_SIZE), name, secrets.token_bytes(32), instructor)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Create ``path`` readable by its owner only; refuse to overwrite."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+@attrs.frozen
+class Membership:
+    """Identity plus class: everything ``peerclass init`` made in a data dir."""
+
+    signing_key: nacl.signing.SigningKey = attrs.field(repr=False)
+    klass: ClassInfo
+
+    @property
+    def peer_id(self) -> bytes:
+        return bytes(self.signing_key.verify_key)
+
+    @property
+    def is_instructor(self) -> bool:
+        return self.peer_id == self.klass.instructor
+
+
+def has_identity(data_dir: Path) -> bool:
+    return (data_dir / IDENTITY_FILE).exists()
+
+
+def new_signing_key() -> nacl.signing.SigningKey:
+    return nacl.signing.SigningKey.generate()
+
+
+def save_membership(data_dir: Path, membership: Membership) -> None:
+    """Write the key and class files (mode 0600); the data dir itself is made owner-only."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if has_identity(data_dir):
+        raise UsageError(f"{data_dir} already has an identity; nothing was changed")
+    klass = membership.klass
+    class_doc = {
+        "class_id": klass.class_id.hex(),
+        "name": klass.name,
+        "secret": klass.secret.hex(),
+        "instructor": klass.instructor.hex(),
+    }
+    _write_private(data_dir / CLASS_FILE, json.dumps(class_doc, indent=2).encode())
+    _write_private(data_dir / IDENTITY_FILE, bytes(membership.signing_key))
+
+
+def load_membership(data_dir: Path) -> Membership:
+    """Read the identity and class files, with a clear error if they are missing or damaged."""
+    key_path = data_dir / IDENTITY_FILE
+    if not key_path.exists():
+        raise UsageError(f"no identity in {data_dir}; run 'peerclass init' first")
+    seed = key_path.read_bytes()
+    if len(seed) != 32:
+        raise UsageError(f"{key_path} is damaged: expected 32 bytes, found {len(seed)}")
+    try:
+        doc = json.loads((data_dir / CLASS_FILE).read_text())
+        klass = ClassInfo(
+            bytes.fromhex(doc["class_id"]),
+            str(doc["name"]),
+            bytes.fromhex(doc["secret"]),
+            bytes.fromhex(doc["instructor"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{data_dir / CLASS_FILE} is missing or damaged: {exc}") from None
+    return Membership(nacl.signing.SigningKey(seed), klass)
+
+
+def loose_permissions(data_dir: Path) -> list[str]:
+    """Names of key files (or the dir) that others than the owner can read."""
+    found = []
+    for path in (data_dir, data_dir / IDENTITY_FILE, data_dir / CLASS_FILE):
+        if path.exists() and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            found.append(str(path))
+    return found

@@ -1,0 +1,111 @@
+"""Body schemas of each event kind: a body is checked before it is signed or stored.
+
+Only the body itself is checked here, so every peer reaches the same verdict on the same
+event no matter what else it holds; rules that need the author's earlier events live in the
+store's projections.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from peer.errors import ValidationError
+
+Body = dict[str, Any]
+BodyValidator = Callable[[Body], None]
+
+MAX_NAME = 64
+MAX_ROOM = 64
+MAX_CHAT_TEXT = 16_000
+ROLES = ("instructor", "student")
+_ROOM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+_VALIDATORS: dict[str, BodyValidator] = {}
+
+
+def register_kind(kind: str, validator: BodyValidator) -> None:
+    """Make ``kind`` a known event kind whose bodies ``validator`` checks."""
+    _VALIDATORS[kind] = validator
+
+
+def known_kinds() -> frozenset[str]:
+    return frozenset(_VALIDATORS)
+
+
+def validate_body(kind: str, body: Body) -> None:
+    """Raise ValidationError if ``kind`` is unknown or ``body`` breaks its schema."""
+    validator = _VALIDATORS.get(kind)
+    if validator is None:
+        raise ValidationError(f"unknown event kind {kind!r}")
+    validator(body)
+
+
+def check_keys(kind: str, body: Body, required: set[str], optional: set[str]) -> None:
+    """Every required key present, nothing beyond required and optional."""
+    missing = required - body.keys()
+    if missing:
+        raise ValidationError(f"{kind} body lacks {', '.join(sorted(missing))}")
+    extra = body.keys() - required - optional
+    if extra:
+        raise ValidationError(f"{kind} body has unknown fields {', '.join(sorted(extra))}")
+
+
+def check_text(
+    kind: str, body: Body, key: str, *, max_len: int, allow_empty: bool = False, one_line: bool
+) -> str:
+    """A string field within its length; one-line fields may hold no control characters."""
+    value = body.get(key)
+    if not isinstance(value, str):
+        raise ValidationError(f"{kind} {key} is not text")
+    if not allow_empty and not value.strip():
+        raise ValidationError(f"{kind} {key} is empty")
+    if len(value) > max_len:
+        raise ValidationError(f"{kind} {key} is {len(value)} characters; the limit is {max_len}")
+    if one_line and ("\n" in value or _CONTROL_RE.search(value)):
+        raise ValidationError(f"{kind} {key} must be one line of printable text")
+    if _CONTROL_RE.search(value):
+        raise ValidationError(f"{kind} {key} contains control characters")
+    return value
+
+
+def check_id(kind: str, body: Body, key: str, *, optional: bool = False) -> bytes | None:
+    """A 32-byte event id or key field."""
+    value = body.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, bytes) or len(value) != 32:
+        raise ValidationError(f"{kind} {key} is not a 32-byte id")
+    return value
+
+
+def check_room(room: str) -> str:
+    """Room names are short, start with a letter or digit, and hold no spaces."""
+    if not room or len(room) > MAX_ROOM or not _ROOM_RE.match(room):
+        raise ValidationError(
+            f"room {room!r} is not valid: use letters, digits, '.', '_' or '-', at most {MAX_ROOM}"
+        )
+    return room
+
+
+def _validate_profile(body: Body) -> None:
+    check_keys("profile", body, {"name", "role"}, set())
+    check_text("profile", body, "name", max_len=MAX_NAME, one_line=True)
+    if body["role"] not in ROLES:
+        raise ValidationError(f"profile role {body['role']!r} is not one of {', '.join(ROLES)}")
+
+
+def _validate_chat(body: Body) -> None:
+    check_keys("chat", body, {"room", "text"}, {"reply_to"})
+    room = body["room"]
+    if not isinstance(room, str):
+        raise ValidationError("chat room is not text")
+    check_room(room)
+    check_text("chat", body, "text", max_len=MAX_CHAT_TEXT, one_line=False)
+    check_id("chat", body, "reply_to", optional=True)
+
+
+register_kind("profile", _validate_profile)
+register_kind("chat", _validate_chat)

@@ -1,0 +1,236 @@
+"""Sync and gossip over one authenticated connection.
+
+Both sides open by sending their version vector (``Have``); each streams what the other
+lacks, in per-author seq order, in batches. After that, everything newly stored here (authored
+or received) is pushed from a cursor over the store's insertion order, skipping what the other
+side is known to hold. A gap is repaired by asking for the missing range; periodic
+anti-entropy (a fresh ``Have``) repairs anything else. Backpressure is TCP's: a slow reader
+slows our sender, and nothing queues up in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import attrs
+import trio
+
+from peer.async_store import AsyncStore
+from peer.errors import ProtocolError
+from peer.wire import BATCH_BYTES, BATCH_EVENTS, Bye, Events, FramedStream, Have, Hello, Ping
+from storage import IngestResult
+
+log = logging.getLogger("peerclass.session")
+
+PING_INTERVAL = 10.0
+IDLE_TIMEOUT = 35.0
+#: Don't ask the same peer for the same missing range more often than this.
+GAP_RETRY = 2.0
+
+
+@attrs.define
+class SessionStats:
+    events_sent: int = 0
+    events_stored: int = 0
+    duplicates: int = 0
+
+
+@attrs.define(eq=False)
+class Session:
+    """The protocol of one connection after the handshake; ``run`` returns when it ends."""
+
+    framed: FramedStream
+    store: AsyncStore
+    remote_id: bytes
+    label: str
+    forked: Callable[[], Awaitable[set[bytes]]] | None = None
+    stats: SessionStats = attrs.field(factory=SessionStats)
+    #: What we know the other side holds: author -> at least this seq.
+    remote_known: dict[bytes, int] = attrs.field(factory=dict)
+    _cursor: int | None = None
+    _their_haves: list[Have] = attrs.field(factory=list)
+    _our_have: Have | None = None
+    _full_sync_wanted: bool = True
+    _gap_asked: dict[bytes, tuple[int, float]] = attrs.field(factory=dict)
+    _wake: trio.Event = attrs.field(factory=trio.Event)
+    _closing_reason: str | None = None
+
+    def request_sync(self) -> None:
+        """Send our whole version vector again (periodic anti-entropy)."""
+        self._full_sync_wanted = True
+        self._wake.set()
+
+    def close(self, reason: str) -> None:
+        """Say goodbye with ``reason`` and end the session."""
+        self._closing_reason = reason
+        self._wake.set()
+
+    async def run(self) -> None:
+        send_batch, receive_batch = trio.open_memory_channel[list[bytes]](1)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._read_loop, send_batch, nursery.cancel_scope)
+            nursery.start_soon(self._ingest_loop, receive_batch)
+            nursery.start_soon(self._send_loop, nursery.cancel_scope)
+
+    # ---- receiving -------------------------------------------------------------------
+
+    async def _read_loop(
+        self, to_ingest: trio.MemorySendChannel[list[bytes]], scope: trio.CancelScope
+    ) -> None:
+        async with to_ingest:
+            while True:
+                with trio.move_on_after(IDLE_TIMEOUT) as idle:
+                    message = await self.framed.receive()
+                if idle.cancelled_caught:
+                    raise ProtocolError(f"nothing heard for {IDLE_TIMEOUT:.0f}s")
+                match message:
+                    case None:
+                        log.info("%s closed the connection", self.label)
+                        scope.cancel()
+                        return
+                    case Have():
+                        self._on_have(message)
+                    case Events():
+                        await to_ingest.send(message.events)
+                    case Ping():
+                        pass
+                    case Bye():
+                        log.info("%s said goodbye: %s", self.label, message.reason)
+                        scope.cancel()
+                        return
+                    case Hello():
+                        raise ProtocolError("unexpected hello after the handshake")
+
+    def _on_have(self, have: Have) -> None:
+        for author, seq in have.heads.items():
+            if seq > self.remote_known.get(author, 0):
+                self.remote_known[author] = seq
+        if self._cursor is None and have.complete:
+            # Live pushes start from here; everything up to here is served by this Have.
+            self._cursor = self.store.watch.max_local_id
+        self._their_haves.append(have)
+        self._wake.set()
+
+    async def _ingest_loop(self, batches: trio.MemoryReceiveChannel[list[bytes]]) -> None:
+        async with batches:
+            async for raws in batches:
+                result = await self.store.ingest(raws)
+                self._after_ingest(result)
+
+    def _after_ingest(self, result: IngestResult) -> None:
+        for author, seq in result.seen.items():
+            if seq > self.remote_known.get(author, 0):
+                self.remote_known[author] = seq
+        self.stats.events_stored += len(result.stored)
+        self.stats.duplicates += result.duplicates
+        bad = [r for r in result.rejected if "forked" not in r]
+        for reason in result.rejected[:5]:
+            log.warning("refused from %s: %s", self.label, reason)
+        if bad:
+            raise ProtocolError(f"sent {len(bad)} invalid event(s), e.g. {bad[0]}")
+        now = trio.current_time()
+        wanted = {}
+        for author, first_missing in result.gaps.items():
+            asked = self._gap_asked.get(author)
+            if asked is None or asked[0] != first_missing or now - asked[1] > GAP_RETRY:
+                self._gap_asked[author] = (first_missing, now)
+                wanted[author] = first_missing - 1
+        if wanted:
+            log.info("%s: gap in %d log(s), asking for the missing range", self.label, len(wanted))
+            self._our_have = Have(
+                {**(self._our_have.heads if self._our_have else {}), **wanted}, complete=False
+            )
+            self._wake.set()
+
+    # ---- sending ---------------------------------------------------------------------
+
+    async def _send_loop(self, scope: trio.CancelScope) -> None:
+        while True:
+            if self._closing_reason is not None:
+                with trio.move_on_after(2):
+                    await self.framed.send(Bye(self._closing_reason))
+                scope.cancel()
+                return
+            if self._full_sync_wanted:
+                self._full_sync_wanted = False
+                await self.framed.send(Have(await self.store.heads(), complete=True))
+            elif self._our_have is not None:
+                have, self._our_have = self._our_have, None
+                await self.framed.send(have)
+            elif self._their_haves:
+                haves, self._their_haves = self._their_haves, []
+                for have in haves:
+                    await self._serve(have)
+            elif not await self._push_new():
+                await self._wait_for_work()
+
+    async def _serve(self, have: Have) -> None:
+        """Stream every event we hold that ``have`` says the other side lacks."""
+        ours = await self.store.heads()
+        authors = ours if have.complete else [a for a in have.heads if a in ours]
+        skip = await self._forked()
+        for author in authors:
+            if author in skip:
+                continue
+            theirs = max(have.heads.get(author, 0), 0)
+            while theirs < ours[author]:
+                raws = await self.store.events_range(author, theirs, BATCH_EVENTS)
+                if not raws:
+                    break
+                await self._send_events(raws)
+                theirs += len(raws)
+                if theirs > self.remote_known.get(author, 0):
+                    self.remote_known[author] = theirs
+
+    async def _push_new(self) -> bool:
+        """Push what was stored since the cursor; False if there was nothing new."""
+        if self._cursor is None or self.store.watch.max_local_id <= self._cursor:
+            return False
+        batch = await self.store.events_after(self._cursor, BATCH_EVENTS)
+        if not batch:
+            return False
+        self._cursor = batch[-1].local_id
+        skip = await self._forked()
+        raws = []
+        for stored in batch:
+            if stored.author in skip or stored.seq <= self.remote_known.get(stored.author, 0):
+                continue
+            raws.append(stored.raw)
+            self.remote_known[stored.author] = stored.seq
+        if raws:
+            await self._send_events(raws)
+        return True
+
+    async def _send_events(self, raws: list[bytes]) -> None:
+        """Send in frames under the size limit."""
+        start, size = 0, 0
+        for index, raw in enumerate(raws):
+            if size + len(raw) > BATCH_BYTES and index > start:
+                await self.framed.send(Events(raws[start:index]))
+                start, size = index, 0
+            size += len(raw) + 8
+        await self.framed.send(Events(raws[start:]))
+        self.stats.events_sent += len(raws)
+
+    async def _forked(self) -> set[bytes]:
+        return set() if self.forked is None else await self.forked()
+
+    async def _wait_for_work(self) -> None:
+        """Sleep until there is something to send; send a keep-alive if that takes long."""
+        self._wake = trio.Event()
+        if self._their_haves or self._our_have or self._full_sync_wanted or self._closing_reason:
+            return
+        cursor = self._cursor
+        with trio.move_on_after(PING_INTERVAL) as timer:
+            async with trio.open_nursery() as race:
+
+                async def wake_on(waiter: Callable[[], Awaitable[None]]) -> None:
+                    await waiter()
+                    race.cancel_scope.cancel()
+
+                race.start_soon(wake_on, self._wake.wait)
+                if cursor is not None:
+                    race.start_soon(wake_on, lambda: self.store.watch.wait_beyond(cursor))
+        if timer.cancelled_caught:
+            await self.framed.send(Ping())

@@ -1,0 +1,5 @@
+"""Per-peer SQLite store: the event logs, the tables derived from them, and known peers."""
+
+from storage.store import IngestResult, Store, StoredEvent
+
+__all__ = ["IngestResult", "Store", "StoredEvent"]
