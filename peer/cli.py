@@ -13,7 +13,7 @@ from pathlib import Path
 
 import platformdirs
 
-from peer import commands_chat, commands_core
+from peer import commands_chat, commands_core, commands_curriculum, commands_report
 from peer.errors import PeerclassError, UsageError
 
 ENV_HOME = "PEERCLASS_HOME"
@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands_core.add_commands(sub)
     commands_chat.add_commands(sub)
+    commands_curriculum.add_commands(sub)
+    commands_report.add_commands(sub)
     return parser
 
 

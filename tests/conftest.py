@@ -1,0 +1,17 @@
+"""Test set-up: discovery never leaves loopback; every data dir is a fresh temp dir."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Set before anything imports the peer, and for every subprocess the tests start.
+os.environ["PEERCLASS_DISCOVERY_ADDR"] = "127.255.255.255"
+os.environ.pop("PEERCLASS_HOME", None)
+
+
+@pytest.fixture(autouse=True)
+def _loopback_discovery(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PEERCLASS_DISCOVERY_ADDR", "127.255.255.255")
+    monkeypatch.delenv("PEERCLASS_HOME", raising=False)
