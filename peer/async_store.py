@@ -11,7 +11,7 @@ import nacl.signing
 import trio
 
 from peer.events import Event
-from storage import IngestResult, Store, StoredEvent
+from storage import EventRef, IngestResult, Store, StoredEvent
 
 T = TypeVar("T")
 #: How often the peer looks for events written by other processes (e.g. ``chat send``).
@@ -86,6 +86,12 @@ class AsyncStore:
 
     async def events_after(self, cursor: int, limit: int) -> list[StoredEvent]:
         return await self._read(self.store.events_after, cursor, limit)
+
+    async def refs_after(self, cursor: int, limit: int) -> list[EventRef]:
+        return await self._read(self.store.refs_after, cursor, limit)
+
+    async def raws(self, local_ids: Sequence[int]) -> list[bytes]:
+        return await self._read(self.store.raws, local_ids)
 
     async def events_range(self, author: bytes, after_seq: int, limit: int) -> list[bytes]:
         return await self._read(self.store.events_range, author, after_seq, limit)

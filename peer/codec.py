@@ -24,6 +24,28 @@ def pack(value: Any) -> bytes:
     return data
 
 
+def _keys_sorted(value: Any) -> bool:
+    if isinstance(value, dict):
+        keys = list(value)
+        if keys != sorted(keys):
+            return False
+        nested = [v for v in value.values() if isinstance(v, dict | list)]
+        return all(_keys_sorted(v) for v in nested)
+    if isinstance(value, list):
+        return all(_keys_sorted(v) for v in value if isinstance(v, dict | list))
+    return True
+
+
+def is_canonical(decoded: Any, data: bytes) -> bool:
+    """Whether ``data`` is the canonical encoding of ``decoded`` (which it decoded to).
+
+    Decoding keeps map order, so re-encoding as-is reproduces ``data`` exactly when every
+    item used its shortest form; sorted keys are then checked without building new maps.
+    """
+    again: bytes = msgpack.packb(decoded, use_bin_type=True)
+    return again == data and _keys_sorted(decoded)
+
+
 def unpack(data: bytes, *, what: str) -> Any:
     """Decode msgpack from outside; any malformation becomes a ValidationError naming ``what``."""
     try:

@@ -34,6 +34,10 @@ def _announce_chat(event: Event, name_of: Callable[[bytes], str], me: Membership
 register_announcer("chat", _announce_chat)
 
 
+#: A batch with more chat than this is a catch-up: summarise instead of scrolling it all past.
+MAX_CHAT_LINES = 10
+
+
 async def follow_events(
     store: AsyncStore, membership: Membership, announce: Callable[[str], None]
 ) -> None:
@@ -46,15 +50,25 @@ async def follow_events(
 
     while True:
         await store.watch.wait_beyond(cursor)
-        batch = await store.events_after(cursor, 500)
+        batch = await store.refs_after(cursor, 1000)
         if not batch:
             continue
         cursor = batch[-1].local_id
+        chat = [r for r in batch if r.kind == "chat" and r.author != membership.peer_id]
+        if len(chat) > MAX_CHAT_LINES:
+            announce(
+                f"({len(chat)} messages arrived while catching up; 'peerclass chat log' "
+                "shows them all; the latest follow)"
+            )
+            skip = {r.local_id for r in chat[:-3]}
+            batch = [r for r in batch if r.local_id not in skip]
+        batch = [r for r in batch if r.kind in _ANNOUNCERS]
+        if not batch:
+            continue
         names = await trio.to_thread.run_sync(store.store.names)
-        for stored in batch:
-            event = decode_event(stored.raw)
-            announcer = _ANNOUNCERS.get(event.kind)
-            line = announcer(event, name_of, membership) if announcer else None
+        for raw in await store.raws([r.local_id for r in batch]):
+            event = decode_event(raw)
+            line = _ANNOUNCERS[event.kind](event, name_of, membership)
             if line is not None:
                 announce(line)
 

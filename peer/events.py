@@ -15,7 +15,7 @@ import attrs
 import nacl.exceptions
 import nacl.signing
 
-from peer.codec import canonical, pack, unpack
+from peer.codec import canonical, is_canonical, pack, unpack
 from peer.errors import ValidationError
 from peer.kinds import validate_body
 
@@ -114,7 +114,7 @@ def decode_event(raw: bytes) -> Event:
         raise ValidationError("event kind is not a string")
     if not isinstance(body, dict):
         raise ValidationError("event body is not a map")
-    if pack(fields) != signed:
+    if not is_canonical(fields, signed):
         raise ValidationError("event is not canonically encoded (map keys must be sorted)")
     validate_body(kind, body)
     return Event(author, seq, prev, ts, kind, body, raw, event_id(raw))

@@ -25,8 +25,20 @@ log = logging.getLogger("peerclass.session")
 
 PING_INTERVAL = 10.0
 IDLE_TIMEOUT = 35.0
+#: Received frames waiting for the store (each at most MAX_FRAME bytes), and how many events
+#: one store transaction may take from them.
+INGEST_QUEUE = 4
+INGEST_MAX = 5000
 #: Don't ask the same peer for the same missing range more often than this.
 GAP_RETRY = 2.0
+
+
+_CONNECTION_ERRORS = (ProtocolError, trio.BrokenResourceError, trio.ClosedResourceError)
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 @attrs.define
@@ -67,11 +79,19 @@ class Session:
         self._wake.set()
 
     async def run(self) -> None:
-        send_batch, receive_batch = trio.open_memory_channel[list[bytes]](1)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._read_loop, send_batch, nursery.cancel_scope)
-            nursery.start_soon(self._ingest_loop, receive_batch)
-            nursery.start_soon(self._send_loop, nursery.cancel_scope)
+        """Run until the connection ends; a broken connection raises ProtocolError or
+        trio's Broken/ClosedResourceError itself (not wrapped in an exception group)."""
+        send_batch, receive_batch = trio.open_memory_channel[list[bytes]](INGEST_QUEUE)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._read_loop, send_batch, nursery.cancel_scope)
+                nursery.start_soon(self._ingest_loop, receive_batch)
+                nursery.start_soon(self._send_loop, nursery.cancel_scope)
+        except BaseExceptionGroup as group:
+            failed, other = group.split(_CONNECTION_ERRORS)
+            if failed is None or other is not None:
+                raise
+            raise _first_leaf(failed) from None
 
     # ---- receiving -------------------------------------------------------------------
 
@@ -114,7 +134,14 @@ class Session:
 
     async def _ingest_loop(self, batches: trio.MemoryReceiveChannel[list[bytes]]) -> None:
         async with batches:
-            async for raws in batches:
+            async for first in batches:
+                raws = first
+                # Frames that queued up while the last transaction ran go in one transaction.
+                while len(raws) < INGEST_MAX:
+                    try:
+                        raws = raws + batches.receive_nowait()
+                    except trio.WouldBlock:
+                        break
                 result = await self.store.ingest(raws)
                 self._after_ingest(result)
 
@@ -187,19 +214,19 @@ class Session:
         """Push what was stored since the cursor; False if there was nothing new."""
         if self._cursor is None or self.store.watch.max_local_id <= self._cursor:
             return False
-        batch = await self.store.events_after(self._cursor, BATCH_EVENTS)
+        batch = await self.store.refs_after(self._cursor, BATCH_EVENTS)
         if not batch:
             return False
         self._cursor = batch[-1].local_id
         skip = await self._forked()
-        raws = []
-        for stored in batch:
-            if stored.author in skip or stored.seq <= self.remote_known.get(stored.author, 0):
+        wanted = []
+        for ref in batch:
+            if ref.author in skip or ref.seq <= self.remote_known.get(ref.author, 0):
                 continue
-            raws.append(stored.raw)
-            self.remote_known[stored.author] = stored.seq
-        if raws:
-            await self._send_events(raws)
+            wanted.append(ref.local_id)
+            self.remote_known[ref.author] = ref.seq
+        if wanted:
+            await self._send_events(await self.store.raws(wanted))
         return True
 
     async def _send_events(self, raws: list[bytes]) -> None:

@@ -1,5 +1,5 @@
 """Per-peer SQLite store: the event logs, the tables derived from them, and known peers."""
 
-from storage.store import IngestResult, Store, StoredEvent
+from storage.store import EventRef, IngestResult, Store, StoredEvent
 
-__all__ = ["IngestResult", "Store", "StoredEvent"]
+__all__ = ["EventRef", "IngestResult", "Store", "StoredEvent"]

@@ -40,7 +40,6 @@ events = Table(
     Column("raw", LargeBinary, nullable=False),
     Column("received_at", Integer, nullable=False),
     UniqueConstraint("author", "seq", name="uq_events_author_seq"),
-    Index("ix_events_ts", "ts"),
 )
 
 #: The head of each author's log (derivable from ``events``; kept for O(1) chain checks).
@@ -113,4 +112,59 @@ messages = Table(
     Index("ix_messages_room_order", "room", "ts", "author", "seq"),
 )
 
-PROJECTION_TABLES = (profiles, messages)
+#: Every revision of every problem; ``root`` is the first revision's id (the thread).
+problems = Table(
+    "problems",
+    metadata,
+    Column("event_id", LargeBinary(32), primary_key=True),
+    Column("author", LargeBinary(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("ts", Integer, nullable=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("supersedes", LargeBinary(32)),
+    Column("title", Text, nullable=False),
+    Column("statement", Text, nullable=False),
+    Column("examples", Text, nullable=False),  # JSON list of [input, output]
+    Column("tags", Text, nullable=False),  # JSON list of strings
+    Column("due", Integer),  # milliseconds since the epoch, UTC
+    Index("ix_problems_root", "root", "seq"),
+)
+
+#: Every submission as its author sent it; ``problem`` may not have arrived yet.
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("event_id", LargeBinary(32), primary_key=True),
+    Column("author", LargeBinary(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("ts", Integer, nullable=False),
+    Column("problem", LargeBinary(32), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("language", String(32), nullable=False),
+    Column("solution", Text, nullable=False),
+    Column("checks", Text, nullable=False),  # JSON list of [passed, detail]
+    Column("checks_passed", Integer, nullable=False),
+    Column("checks_total", Integer, nullable=False),
+    Index("ix_submissions_problem", "problem"),
+    Index("ix_submissions_author_problem", "author", "problem", "attempt"),
+)
+
+#: Every revision of every piece of feedback; ``submission`` may not have arrived yet.
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("event_id", LargeBinary(32), primary_key=True),
+    Column("author", LargeBinary(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("ts", Integer, nullable=False),
+    Column("submission", LargeBinary(32), nullable=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("supersedes", LargeBinary(32)),
+    Column("verdict", String(16), nullable=False),
+    Column("score", Integer),
+    Column("comment", Text, nullable=False),
+    Index("ix_feedback_submission", "submission"),
+    Index("ix_feedback_root", "root", "seq"),
+)
+
+PROJECTION_TABLES = (profiles, messages, problems, submissions, feedback)

@@ -55,7 +55,18 @@ class StoredEvent:
     local_id: int
     author: bytes
     seq: int
+    kind: str
     raw: bytes
+
+
+@attrs.frozen
+class EventRef:
+    """Where an event sits in the store, without its bytes."""
+
+    local_id: int
+    author: bytes
+    seq: int
+    kind: str
 
 
 @attrs.frozen
@@ -152,7 +163,7 @@ class Store:
             if head.forked:
                 raise UsageError("this peer's own log is marked forked; refusing to extend it")
             latest = conn.execute(
-                select(func.max(events.c.ts)).where(events.c.ts < hlc.drift_limit())
+                select(func.max(heads.c.ts)).where(heads.c.ts < hlc.drift_limit())
             ).scalar()
             ts = hlc.next_ts(max(latest or 0, head.ts))
             ev = make_event(
@@ -258,13 +269,35 @@ class Store:
     def events_after(self, local_id: int, limit: int) -> list[StoredEvent]:
         """Events stored after cursor ``local_id``, in the order they were stored."""
         query = (
-            select(events.c.local_id, events.c.author, events.c.seq, events.c.raw)
+            select(events.c.local_id, events.c.author, events.c.seq, events.c.kind, events.c.raw)
             .where(events.c.local_id > local_id)
             .order_by(events.c.local_id)
             .limit(limit)
         )
         with self._read() as conn:
-            return [StoredEvent(*row) for row in conn.execute(query)]
+            return [StoredEvent(*row) for row in conn.execute(query).all()]
+
+    def refs_after(self, local_id: int, limit: int) -> list[EventRef]:
+        """Like :meth:`events_after` without the bytes: the gossip and console first decide
+        what they need (usually little: a peer's own arrivals need not go back to it)."""
+        query = (
+            select(events.c.local_id, events.c.author, events.c.seq, events.c.kind)
+            .where(events.c.local_id > local_id)
+            .order_by(events.c.local_id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [EventRef(*row) for row in conn.execute(query).all()]
+
+    def raws(self, local_ids: Sequence[int]) -> list[bytes]:
+        """The bytes of the given events, in the order given."""
+        found: dict[int, bytes] = {}
+        with self._read() as conn:
+            for start in range(0, len(local_ids), 500):
+                chunk = local_ids[start : start + 500]
+                query = select(events.c.local_id, events.c.raw).where(events.c.local_id.in_(chunk))
+                found.update(conn.execute(query).tuples().all())
+        return [found[i] for i in local_ids]
 
     def events_range(self, author: bytes, after_seq: int, limit: int) -> list[bytes]:
         """Up to ``limit`` raw events of ``author`` with seq > ``after_seq``, in seq order."""
@@ -275,7 +308,7 @@ class Store:
             .limit(limit)
         )
         with self._read() as conn:
-            return [row.raw for row in conn.execute(query)]
+            return list(conn.execute(query).scalars().all())
 
     def event_by_id(self, event_id: bytes) -> Event | None:
         with self._read() as conn:
@@ -343,6 +376,7 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA cache_size=-32768")  # 32 MiB: a catch-up touches many index pages
     cursor.close()
 
 
@@ -430,14 +464,18 @@ def _ingest_author(conn: Connection, author: bytes, batch: list[Event]) -> _Auth
             later.append(ev)
             continue
         if ev.seq != expect_seq:
-            if not run:
-                out.gap = expect_seq
+            # Past a gap (at our head, or inside this batch): the sender must fill it first.
+            out.gap = expect_seq
             break
         if ev.prev != expect_prev:
-            if ev.verify_signature():
+            # Proof of a fork only if what it fails to follow is authentic: our stored head, or
+            # a validly signed event of this batch. A tampered predecessor proves nothing.
+            if ev.verify_signature() and (not run or run[-1].verify_signature()):
                 _record_fork(conn, ev, kept_id=None)
                 out.forks += 1
                 out.rejected.append(f"author {who} forked: #{ev.seq} does not follow our log")
+            elif run:
+                out.rejected.append(f"event {who}#{ev.seq} does not follow #{ev.seq - 1}")
             else:
                 out.rejected.append(f"event {who}#{ev.seq} has a bad signature")
             break
@@ -447,16 +485,20 @@ def _ingest_author(conn: Connection, author: bytes, batch: list[Event]) -> _Auth
         run.append(ev)
         expect_seq, expect_prev, last_ts = ev.seq + 1, ev.id, ev.ts
     accepted: list[Event] = []
+    batch = projections.ProjectionBatch(conn)
     for ev in _authenticated_prefix(run, out):
         try:
-            projections.project(conn, ev)
+            batch.add(ev)
         except ValidationError as exc:
             out.rejected.append(f"event {who}#{ev.seq} refused: {exc}")
             break
         accepted.append(ev)
+    batch.flush()
     if accepted:
         _insert_run(conn, accepted, head)
         out.stored.extend(accepted)
+    if out.gap is not None:
+        out.gap = head.seq + 1  # the first seq we lack, whatever part of the run was refused
     for ev in later:
         _check_held(conn, ev, out)
     return out

@@ -31,7 +31,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("id", name="uq_events_id"),
         sa.UniqueConstraint("author", "seq", name="uq_events_author_seq"),
     )
-    op.create_index("ix_events_ts", "events", ["ts"])
     op.create_table(
         "heads",
         sa.Column("author", sa.LargeBinary(32), nullable=False),
