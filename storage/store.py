@@ -17,8 +17,6 @@ from typing import Any
 
 import attrs
 import nacl.signing
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import (
     Connection,
     Engine,
@@ -92,6 +90,13 @@ class PeerRecord:
     connected: bool
 
 
+def latest_revision() -> str:
+    """The newest migration's revision id: migration files are named ``NNNN_what.py`` and
+    their revision id is ``NNNN`` (a test checks this agrees with Alembic's own head)."""
+    versions = Path(migrations.__file__).parent / "versions"
+    return max(p.name[:4] for p in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -129,11 +134,27 @@ class Store:
         return store
 
     def _migrate(self) -> None:
+        """Bring the schema to the newest migration (Alembic is only loaded when needed)."""
+        if self._schema_revision() == latest_revision():
+            return
+        from alembic import command
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(Path(migrations.__file__).parent))
         with self._write() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+
+    def _schema_revision(self) -> str | None:
+        with self._read() as conn:
+            exists = conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+            ).first()
+            if exists is None:
+                return None
+            version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            return None if version is None else str(version)
 
     def close(self) -> None:
         self._engine.dispose()
