@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from peer.commands_core import open_peer
+from nacl.signing import SigningKey
+
+from peer.commands_core import open_peer, resolve_peer
 from peer.errors import UsageError, ValidationError
-from peer.kinds import check_room
+from peer.kinds import MAX_CHAT_TEXT, check_room
 from peer.output import iso_from_ts, print_json
-from storage.chat import chat_log
+from peer.private import seal, unseal
+from storage.chat import ChatMessage, chat_log
 
 
 def add_commands(sub: Any) -> None:
@@ -17,6 +20,11 @@ def add_commands(sub: Any) -> None:
     chat_sub = chat.add_subparsers(dest="chat_command", required=True, parser_class=type(chat))
     send = chat_sub.add_parser("send", help="send a chat message")
     send.add_argument("--room", default="general")
+    send.add_argument(
+        "--to",
+        metavar="PEER_ID_OR_NAME",
+        help="a private message: sealed so only that peer (and you) can read it",
+    )
     send.add_argument("text", help="the message")
     send.set_defaults(handler=cmd_send)
     log = chat_sub.add_parser("log", help="show the chat history")
@@ -28,7 +36,18 @@ def add_commands(sub: Any) -> None:
 def cmd_send(args: argparse.Namespace) -> int:
     membership, store = open_peer(args.data_dir)
     try:
-        body = {"room": check_room(args.room), "text": args.text}
+        body: dict[str, Any] = {"room": check_room(args.room)}
+        if not args.text.strip():
+            raise UsageError("chat text is empty")
+        if len(args.text) > MAX_CHAT_TEXT:
+            raise UsageError(f"chat text is {len(args.text)} characters; limit {MAX_CHAT_TEXT}")
+        if args.to is None:
+            body["text"] = args.text
+        else:
+            recipient = resolve_peer(store, args.to)
+            if recipient == membership.peer_id:
+                raise UsageError("--to names yourself; private messages are for someone else")
+            body.update(to=recipient, sealed=seal(membership.signing_key, recipient, args.text))
         try:
             event = store.append(membership.signing_key, "chat", body)
         except ValidationError as exc:
@@ -39,30 +58,47 @@ def cmd_send(args: argparse.Namespace) -> int:
     return 0
 
 
+def readable(messages: list[ChatMessage], reader: SigningKey) -> list[tuple[ChatMessage, str]]:
+    """The messages ``reader`` may see, with their text: every public one, and the private
+    ones it sent or received (others' private messages are left out entirely)."""
+    shown = []
+    for m in messages:
+        if m.recipient is None:
+            shown.append((m, m.text))
+        elif m.sealed is not None:
+            text = unseal(reader, m.author, m.recipient, m.sealed)
+            if text is not None:
+                shown.append((m, text))
+    return shown
+
+
 def cmd_log(args: argparse.Namespace) -> int:
-    _membership, store = open_peer(args.data_dir)
+    membership, store = open_peer(args.data_dir)
     try:
         room = None if args.room is None else check_room(args.room)
-        messages = chat_log(store, room)
+        messages = readable(chat_log(store, room), membership.signing_key)
+        names = store.names()
     finally:
         store.close()
     if args.json:
-        print_json(
-            [
-                {
-                    "id": m.id.hex(),
-                    "author": m.author.hex(),
-                    "author_name": m.author_name,
-                    "room": m.room,
-                    "text": m.text,
-                    "ts": iso_from_ts(m.ts),
-                    "seq": m.seq,
-                }
-                for m in messages
-            ]
-        )
+        rows = []
+        for m, text in messages:
+            row = {
+                "id": m.id.hex(),
+                "author": m.author.hex(),
+                "author_name": m.author_name,
+                "room": m.room,
+                "text": text,
+                "ts": iso_from_ts(m.ts),
+                "seq": m.seq,
+            }
+            if m.recipient is not None:
+                row["to"] = m.recipient.hex()
+            rows.append(row)
+        print_json(rows)
         return 0
-    for m in messages:
+    for m, text in messages:
         when = (iso_from_ts(m.ts) or "")[:19].replace("T", " ")
-        print(f"{when} [{m.room}] {m.author_name or '?'} ({m.author.hex()[:8]}): {m.text}")
+        to = "" if m.recipient is None else f" -> {names.get(m.recipient, '?')} (private)"
+        print(f"{when} [{m.room}] {m.author_name or '?'} ({m.author.hex()[:8]}){to}: {text}")
     return 0

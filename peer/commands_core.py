@@ -34,6 +34,21 @@ def open_peer(data_dir: Path) -> tuple[Membership, Store]:
     return membership, Store.open(data_dir)
 
 
+def resolve_peer(store: Store, text: str) -> bytes:
+    """A peer named ``text`` (any case) or whose id starts with it; an error if not exactly one."""
+    names = store.names()
+    known = set(names) | set(store.heads())
+    wanted = text.strip().casefold()
+    matches = {a for a in known if (names.get(a) or "").casefold() == wanted}
+    if len(wanted) >= 4 and all(c in "0123456789abcdef" for c in wanted):
+        matches |= {a for a in known if a.hex().startswith(wanted)}
+    if not matches:
+        raise UsageError(f"no peer is named {text!r} or has an id starting with it")
+    if len(matches) > 1:
+        raise UsageError(f"{text!r} matches {len(matches)} peers: give more of the id")
+    return matches.pop()
+
+
 def add_commands(sub: Any) -> None:
     from peer.cli import ENV_DISCOVERY_ADDR, ENV_DISCOVERY_PORT, host_port, ipv4, tcp_port
 

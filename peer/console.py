@@ -1,11 +1,13 @@
-"""What a person running ``peerclass run`` sees and types: arriving chat, lines sent as chat."""
+"""What a person running ``peerclass run`` sees and types: arriving chat and curriculum news,
+lines sent as chat."""
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
+import attrs
 import trio
 
 from peer.async_store import AsyncStore
@@ -13,10 +15,27 @@ from peer.errors import PeerclassError
 from peer.events import Event, decode_event
 from peer.identity import Membership, short_id
 from peer.kinds import check_room
+from peer.private import unseal
+from storage import Store
+from storage.curriculum import has_submitted, newest_revision, submission_ref
 
 log = logging.getLogger("peerclass.console")
 
-Announcer = Callable[[Event, Callable[[bytes], str], Membership], str | None]
+
+@attrs.frozen
+class Seen:
+    """What an announcer may consult. Announcers run in a worker thread, so they may query
+    the (blocking) store, e.g. to tell whether a review is of one of our submissions."""
+
+    me: Membership
+    store: Store
+    names: Mapping[bytes, str]
+
+    def name_of(self, author: bytes) -> str:
+        return f"{self.names.get(author, '?')} ({short_id(author)})"
+
+
+Announcer = Callable[[Event, Seen], str | None]
 _ANNOUNCERS: dict[str, Announcer] = {}
 
 
@@ -25,13 +44,78 @@ def register_announcer(kind: str, announcer: Announcer) -> None:
     _ANNOUNCERS[kind] = announcer
 
 
-def _announce_chat(event: Event, name_of: Callable[[bytes], str], me: Membership) -> str | None:
-    if event.author == me.peer_id or "text" not in event.body:
+def _announce_chat(event: Event, seen: Seen) -> str | None:
+    me = seen.me
+    if event.author == me.peer_id:
         return None
-    return f"[{event.body['room']}] {name_of(event.author)}: {event.body['text']}"
+    body = event.body
+    if "to" in body:
+        if body["to"] != me.peer_id:
+            return None  # someone else's private message: not even its existence is shown
+        text = unseal(me.signing_key, event.author, body["to"], body["sealed"])
+        return None if text is None else f"[private] {seen.name_of(event.author)}: {text}"
+    return f"[{body['room']}] {seen.name_of(event.author)}: {body['text']}"
+
+
+def _announce_problem(event: Event, seen: Seen) -> str | None:
+    if event.author == seen.me.peer_id:
+        return None
+    what = "official" if event.author == seen.me.klass.instructor else "practice"
+    news = "revised" if event.body.get("supersedes") else "new"
+    return (
+        f"[curriculum] {news} {what} problem {event.body['title']!r} by "
+        f"{seen.name_of(event.author)}: peerclass problem show {short_id(event.id)}"
+    )
+
+
+def _problem_title(seen: Seen, problem: bytes) -> str:
+    found = newest_revision(seen.store, problem, seen.me.klass.instructor)
+    return "a problem not yet here" if found is None else repr(found.title)
+
+
+def _announce_submission(event: Event, seen: Seen) -> str | None:
+    """Someone else's attempt at a problem we have submitted to too."""
+    me, problem = seen.me.peer_id, event.body["problem"]
+    if event.author == me or not has_submitted(seen.store, me, problem):
+        return None
+    return (
+        f"[curriculum] {seen.name_of(event.author)} submitted attempt {event.body['attempt']} "
+        f"at {_problem_title(seen, problem)}: {short_id(event.id)}"
+    )
+
+
+def _announce_feedback(event: Event, seen: Seen) -> str | None:
+    """Feedback on one of our submissions."""
+    me = seen.me.peer_id
+    reviewed = submission_ref(seen.store, event.body["submission"])
+    if event.author == me or reviewed is None or reviewed.author != me:
+        return None
+    role = "instructor" if event.author == seen.me.klass.instructor else "peer"
+    score = event.body.get("score")
+    return (
+        f"[curriculum] {seen.name_of(event.author)} ({role}) on your attempt "
+        f"{reviewed.attempt} at {_problem_title(seen, reviewed.problem)}: "
+        f"{event.body['verdict']}{'' if score is None else f' ({score}/100)'}"
+        f"{' (revised)' if event.body.get('supersedes') else ''}"
+    )
 
 
 register_announcer("chat", _announce_chat)
+register_announcer("problem", _announce_problem)
+register_announcer("submission", _announce_submission)
+register_announcer("feedback", _announce_feedback)
+
+
+def announcements(store: Store, me: Membership, raws: Sequence[bytes]) -> list[str]:
+    """The lines to print for newly stored events (blocking: call it in a worker thread)."""
+    seen = Seen(me, store, store.names())
+    lines = []
+    for raw in raws:
+        event = decode_event(raw)
+        line = _ANNOUNCERS[event.kind](event, seen)
+        if line is not None:
+            lines.append(line)
+    return lines
 
 
 #: A batch with more chat than this is a catch-up: summarise instead of scrolling it all past.
@@ -43,11 +127,6 @@ async def follow_events(
 ) -> None:
     """Print a line for each newly stored event worth telling the user about."""
     cursor = store.watch.max_local_id
-    names: dict[bytes, str] = {}
-
-    def name_of(author: bytes) -> str:
-        return f"{names.get(author, '?')} ({short_id(author)})"
-
     while True:
         await store.watch.wait_beyond(cursor)
         batch = await store.refs_after(cursor, 1000)
@@ -65,12 +144,9 @@ async def follow_events(
         batch = [r for r in batch if r.kind in _ANNOUNCERS]
         if not batch:
             continue
-        names = await trio.to_thread.run_sync(store.store.names)
-        for raw in await store.raws([r.local_id for r in batch]):
-            event = decode_event(raw)
-            line = _ANNOUNCERS[event.kind](event, name_of, membership)
-            if line is not None:
-                announce(line)
+        raws = await store.raws([r.local_id for r in batch])
+        for line in await trio.to_thread.run_sync(announcements, store.store, membership, raws):
+            announce(line)
 
 
 async def read_terminal(store: AsyncStore, membership: Membership, room: str) -> None:

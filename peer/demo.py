@@ -31,6 +31,40 @@ def _show_chat(data_dir: Path, who: str) -> None:
         print(f"     [{m['room']}] {m['author_name']}: {m['text']}")
 
 
+def _write(path: Path, text: str) -> str:
+    path.write_text(text)
+    return str(path)
+
+
+def _publish_problem(instructor: Path, files: Path) -> str:
+    """A stdin/stdout problem with two examples; returns its id."""
+    files.mkdir(exist_ok=True)
+    return cli(
+        instructor,
+        "problem", "publish", "--title", "Sum of two",
+        "--statement-file", _write(files / "sum.md", "Read two integers; print their sum."),
+        "--example", _write(files / "in1", "2 3\n"), _write(files / "out1", "5\n"),
+        "--example", _write(files / "in2", "10 -4\n"), _write(files / "out2", "6\n"),
+        "--tag", "warm-up",
+    ).stdout.strip()  # fmt: skip
+
+
+def _curriculum(data_dir: Path) -> list[object]:
+    return [
+        cli_json(data_dir, "problem", "list"),
+        cli_json(data_dir, "submissions"),
+        cli_json(data_dir, "feedback", "list"),
+    ]
+
+
+def _show_feedback(data_dir: Path, who: str) -> None:
+    reviews = cli_json(data_dir, "feedback", "list")
+    print(f"   {who} sees {len(reviews)} pieces of feedback:")
+    for f in reviews:
+        score = "" if f["score"] is None else f" ({f['score']}/100)"
+        print(f"     {f['reviewer_name']} [{f['role']}]: {f['verdict']}{score}: {f['comment']}")
+
+
 def run_demo(count: int) -> int:
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="peerclass-demo-") as tmp:
@@ -72,6 +106,20 @@ def run_demo(count: int) -> int:
         cli(dirs[0], "chat", "send", "Homework: read about UDP broadcast.")
         cli(dirs[1], "chat", "send", f"I'll tell {names[offline]} later.")
         wait_converged(dirs[:offline])
+
+        _say(f"Curriculum meanwhile: {names[0]} publishes a problem, {names[1]} solves it")
+        problem = _publish_problem(dirs[0], root / "files")
+        print(f"   problem {problem[:8]} published (official: signed by the instructor's key)")
+        wait_converged(dirs[:offline])
+        solution = _write(
+            root / "files" / "sum.py", "a, b = map(int, input().split())\nprint(a + b)\n"
+        )
+        submitted = cli(dirs[1], "submit", problem[:8], solution).stdout.splitlines()
+        print(f"   {names[1]} submits {submitted[0][:8]}; self-check run locally: {submitted[1]}")
+        cli(dirs[0], "feedback", "give", submitted[0][:8], "--verdict", "accept", "--score", "95",
+            "--comment", "Clean and correct.")  # fmt: skip
+        print(f"   {names[0]} accepts it with a score of 95")
+        wait_converged(dirs[:offline])
         missed = sum(heads(dirs[0]).values()) - sum(heads(dirs[offline]).values())
         print(f"   {names[offline]} missed {missed} events")
 
@@ -80,6 +128,17 @@ def run_demo(count: int) -> int:
         took = wait_converged(dirs)
         print(f"   caught up in {took:.1f}s")
         _show_chat(dirs[offline], names[offline])
+        _say(f"{names[offline]} reviews {names[1]}'s submission as a peer")
+        cli(dirs[offline], "feedback", "give", submitted[0][:8], "--verdict", "accept",
+            "--comment", "Nice use of map().")  # fmt: skip
+        took = wait_converged(dirs)
+        views = [_curriculum(d) for d in dirs]
+        same = all(v == views[0] for v in views[1:])
+        print(
+            f"   converged in {took:.1f}s; problems, submissions and feedback are "
+            f"{'identical' if same else 'NOT identical'} on all {count} peers"
+        )
+        _show_feedback(dirs[offline], names[offline])
 
         _say(f"{names[1]}'s peer crashes (SIGKILL) right after sending, then restarts")
         sent = cli(dirs[1], "chat", "send", "Did my message survive the crash?").stdout.strip()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import attrs
 import trio
 
-from peer.errors import HandshakeError
+from peer.errors import HandshakeError, ProtocolError
 from peer.identity import Membership
 from peer.secure_stream import open_secure_stream
 from peer.wire import PROTOCOL_VERSION, FramedStream, Hello
@@ -56,6 +56,10 @@ async def handshake(
         raise HandshakeError(f"handshake did not finish within {deadline:.0f}s") from None
     except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
         raise HandshakeError(f"connection broke during the handshake: {exc}") from None
+    except HandshakeError:
+        raise
+    except ProtocolError as exc:
+        raise HandshakeError(f"bad hello: {exc}") from None
     if not isinstance(hello, Hello):
         raise HandshakeError("peer did not open with hello")
     if hello.version != PROTOCOL_VERSION:

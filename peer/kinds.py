@@ -19,6 +19,8 @@ BodyValidator = Callable[[Body], None]
 MAX_NAME = 64
 MAX_ROOM = 64
 MAX_CHAT_TEXT = 16_000
+#: A sealed box: 24-byte nonce + 16-byte tag + the text in UTF-8 (up to 4 bytes a character).
+MAX_SEALED = 40 + 4 * MAX_CHAT_TEXT
 ROLES = ("instructor", "student")
 _ROOM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -98,14 +100,27 @@ def _validate_profile(body: Body) -> None:
 
 
 def _validate_chat(body: Body) -> None:
-    check_keys("chat", body, {"room", "text"}, {"reply_to"})
+    check_keys("chat", body, {"room"}, {"text", "reply_to", "to", "sealed"})
     room = body["room"]
     if not isinstance(room, str):
         raise ValidationError("chat room is not text")
     check_room(room)
-    check_text("chat", body, "text", max_len=MAX_CHAT_TEXT, one_line=False)
     check_id("chat", body, "reply_to", optional=True)
+    if "to" in body or "sealed" in body:
+        # A private message: the text travels sealed to the recipient, never in the clear.
+        if "text" in body:
+            raise ValidationError("a private chat message must not carry clear text")
+        check_id("chat", body, "to")
+        sealed = body.get("sealed")
+        if not isinstance(sealed, bytes) or not 40 <= len(sealed) <= MAX_SEALED:
+            raise ValidationError("private chat 'sealed' is not a box of a valid size")
+        return
+    check_text("chat", body, "text", max_len=MAX_CHAT_TEXT, one_line=False)
 
 
 register_kind("profile", _validate_profile)
 register_kind("chat", _validate_chat)
+
+# The curriculum kinds register themselves; importing them here means every process that
+# decodes events knows them.
+from peer import curriculum_kinds  # noqa: E402,F401

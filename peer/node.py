@@ -243,10 +243,14 @@ class Node:
             await session.run()
         except (ProtocolError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             log.warning("closed connection with %s: %s", label, exc)
+        except Exception:
+            # A bug met while serving one peer must not take the whole peer down with it.
+            log.exception("closed connection with %s after an internal error", label)
         finally:
             self.mesh.remove(session)
             with trio.CancelScope(shield=True):
-                await self.store.record_peer(hello.peer_id, address, connected=False)
+                if hello.peer_id not in self.mesh.sessions:  # not replaced by a newer connection
+                    await self.store.record_peer(hello.peer_id, address, connected=False)
                 await _close_quietly(shaken.framed)
         return True
 

@@ -89,8 +89,9 @@ class Session:
                 nursery.start_soon(self._send_loop, nursery.cancel_scope)
         except BaseExceptionGroup as group:
             failed, other = group.split(_CONNECTION_ERRORS)
-            if failed is None or other is not None:
-                raise
+            if failed is None or (other is not None and other.split(trio.Cancelled)[1]):
+                raise  # not (only) this connection failing
+            # An outer cancellation that raced the failure is dropped; its scope stays cancelled.
             raise _first_leaf(failed) from None
 
     # ---- receiving -------------------------------------------------------------------

@@ -317,7 +317,7 @@ class Store:
             for start in range(0, len(local_ids), 500):
                 chunk = local_ids[start : start + 500]
                 query = select(events.c.local_id, events.c.raw).where(events.c.local_id.in_(chunk))
-                found.update(conn.execute(query).tuples().all())
+                found.update((row[0], row[1]) for row in conn.execute(query).all())
         return [found[i] for i in local_ids]
 
     def events_range(self, author: bytes, after_seq: int, limit: int) -> list[bytes]:
@@ -506,15 +506,15 @@ def _ingest_author(conn: Connection, author: bytes, batch: list[Event]) -> _Auth
         run.append(ev)
         expect_seq, expect_prev, last_ts = ev.seq + 1, ev.id, ev.ts
     accepted: list[Event] = []
-    batch = projections.ProjectionBatch(conn)
+    projector = projections.ProjectionBatch(conn)
     for ev in _authenticated_prefix(run, out):
         try:
-            batch.add(ev)
+            projector.add(ev)
         except ValidationError as exc:
             out.rejected.append(f"event {who}#{ev.seq} refused: {exc}")
             break
         accepted.append(ev)
-    batch.flush()
+    projector.flush()
     if accepted:
         _insert_run(conn, accepted, head)
         out.stored.extend(accepted)
