@@ -8,17 +8,16 @@ checked first, so a refusal is one line on stderr, a non-zero exit, and nothing 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from peer.commands_core import open_peer
+from peer.commands_core import open_peer, resolve_peer
 from peer.curriculum_kinds import MAX_SOLUTION_BYTES, VERDICTS, Example, check_tag
 from peer.errors import UsageError, ValidationError
 from peer.identity import Membership, short_id
-from peer.output import iso_from_ms, iso_from_ts, print_json, print_table
+from peer.output import iso_from_ms, iso_from_ts, parse_iso_ms, print_json, print_table
 from peer.selfcheck import run_checks
 from storage import Store
 from storage.curriculum import (
@@ -154,14 +153,7 @@ def _read_text(path: Path, what: str, *, max_bytes: int | None = None) -> str:
 
 
 def _parse_due(text: str) -> int:
-    """ISO 8601 to milliseconds since the epoch; a time without a zone is taken as UTC."""
-    try:
-        moment = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(f"--due {text!r} is not an ISO 8601 date or time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return int(moment.timestamp() * 1000)
+    return parse_iso_ms(text, "--due")
 
 
 def _own_event(store: Store, prefix: str, kind: str, me: bytes) -> bytes:
@@ -171,21 +163,6 @@ def _own_event(store: Store, prefix: str, kind: str, me: bytes) -> bytes:
     if event is None or event.author != me:
         raise UsageError(f"--supersedes {prefix}: that {kind} is not yours; revise only your own")
     return event_id
-
-
-def resolve_author(store: Store, text: str) -> bytes:
-    """A peer named ``text`` (any case) or whose id starts with it; an error if not exactly one."""
-    names = store.names()
-    known = set(names) | set(store.heads())
-    wanted = text.strip().casefold()
-    matches = {a for a in known if (names.get(a) or "").casefold() == wanted}
-    if len(wanted) >= 4 and all(c in "0123456789abcdef" for c in wanted):
-        matches |= {a for a in known if a.hex().startswith(wanted)}
-    if not matches:
-        raise UsageError(f"no peer is named {text!r} or has an id starting with it")
-    if len(matches) > 1:
-        raise UsageError(f"{text!r} matches {len(matches)} peers: give more of the id")
-    return matches.pop()
 
 
 @contextmanager
@@ -359,7 +336,7 @@ def cmd_submissions(args: argparse.Namespace, me: Membership, store: Store) -> i
     root = None
     if args.problem is not None:
         root = _problem_thread(store, args.problem, me.klass.instructor).root
-    author = None if args.author is None else resolve_author(store, args.author)
+    author = None if args.author is None else resolve_peer(store, args.author)
     found = list_submissions(store, problem_root=root, author=author)
     if args.json:
         print_json([submission_json(s) for s in found])

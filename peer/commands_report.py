@@ -7,16 +7,15 @@ and md are byte-identical for the same store; html adds the time it was made, in
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 from typing import Any
 
 from peer import hlc
-from peer.commands_core import open_peer
-from peer.commands_curriculum import resolve_author
+from peer.commands_core import open_peer, resolve_peer
 from peer.errors import UsageError
 from peer.identity import Membership
+from peer.output import parse_iso_ms
 from peer.report.gather import gather
 from peer.report.model import Report, Request
 from peer.report.render_csv import render_csv
@@ -80,21 +79,15 @@ def _request(args: argparse.Namespace, me: Membership, store: Store, since: int 
         viewer_id=me.peer_id,
         viewer_role="instructor" if me.is_instructor else "student",
         scope="class" if args.whole_class else "student",
-        student_id=None if args.student is None else resolve_author(store, args.student),
+        student_id=None if args.student is None else resolve_peer(store, args.student),
         problem_id=problem,
         since=since,
     )
 
 
 def parse_since(text: str) -> int:
-    """ISO 8601 (a date, or a time; UTC unless it names a zone) as an HLC timestamp."""
-    try:
-        moment = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(f"--since {text!r} is not an ISO 8601 date or time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return hlc.from_ms(max(0, int(moment.timestamp() * 1000)))
+    """``--since`` as an HLC timestamp."""
+    return hlc.from_ms(max(0, parse_iso_ms(text, "--since")))
 
 
 def render(report: Report, fmt: str) -> str:

@@ -66,9 +66,11 @@ class Mesh:
     own_id: bytes
     max_connections: int
     sessions: dict[bytes, tuple[Session, bytes]] = attrs.field(factory=dict)
+    #: The listening address ("host:port") of each connected peer.
+    addresses: dict[bytes, str] = attrs.field(factory=dict)
     changed: trio.Event = attrs.field(factory=trio.Event)
 
-    def add(self, session: Session, dialer_id: bytes) -> str | None:
+    def add(self, session: Session, dialer_id: bytes, address: str) -> str | None:
         """Register ``session``; a reason string if it must be refused instead.
 
         On a simultaneous dial both sides keep the connection dialed by the smaller peer id,
@@ -83,6 +85,7 @@ class Mesh:
         elif len(self.sessions) >= self.max_connections:
             return "too many connections"
         self.sessions[session.remote_id] = (session, dialer_id)
+        self.addresses[session.remote_id] = address
         self._signal()
         return None
 
@@ -90,6 +93,7 @@ class Mesh:
         current = self.sessions.get(session.remote_id)
         if current is not None and current[0] is session:
             del self.sessions[session.remote_id]
+            del self.addresses[session.remote_id]
             self._signal()
 
     def connected(self) -> set[bytes]:
@@ -196,7 +200,7 @@ class Node:
                     await self.table.wait_changed()
 
     def _connected_to(self, addr: tuple[str, int]) -> bool:
-        return any(s.label.endswith(f"{addr[0]}:{addr[1]}") for s, _ in self.mesh.sessions.values())
+        return f"{addr[0]}:{addr[1]}" in self.mesh.addresses.values()
 
     async def _dial(
         self,
@@ -232,7 +236,7 @@ class Node:
         label = f"peer {short_id(hello.peer_id)} at {address}"
         session = Session(shaken.framed, self.store, hello.peer_id, label, forked=self._forked)
         dialer = self.membership.peer_id if initiator else hello.peer_id
-        refusal = self.mesh.add(session, dialer)
+        refusal = self.mesh.add(session, dialer, address)
         if refusal is not None:
             log.info("closing connection with %s: %s", label, refusal)
             await _say_bye(shaken.framed, refusal)

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from peer import hlc
+from peer.errors import UsageError
 
 
 def iso_from_ts(ts: int | None) -> str | None:
@@ -20,6 +21,18 @@ def iso_from_ms(ms: int | None) -> str | None:
         return None
     moment = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso_ms(text: str, what: str) -> int:
+    """ISO 8601 (a date, or a time; UTC unless it names a zone) as milliseconds since the
+    epoch; ``what`` names the flag in the error."""
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"{what} {text!r} is not an ISO 8601 date or time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return int(moment.timestamp() * 1000)
 
 
 def print_json(value: Any) -> None:

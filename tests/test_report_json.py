@@ -1,4 +1,4 @@
-"""The json report: its documented schema (docs/report-json.md) holds, and it is deterministic.
+"""The json report: its documented schema (the README's "Report JSON format") holds, and it is deterministic.
 
 jsonschema is not a dependency, so a small validator for the keywords the schema uses lives
 here; it refuses any keyword it does not know, so the schema cannot drift past it.
@@ -29,7 +29,7 @@ from tests.test_report_summary import (
     ts,
 )
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "report-json.md"
+README = Path(__file__).resolve().parent.parent / "README.md"
 ANNOTATIONS = {"$schema", "title", "description", "format"}
 CHECKED = {
     "type",
@@ -48,8 +48,10 @@ CHECKED = {
 
 
 def documented_schema() -> dict[str, Any]:
-    """The one ```json block of the document."""
-    blocks = re.findall(r"^```json\n(.*?)^```$", DOC.read_text(encoding="utf-8"), re.M | re.S)
+    """The one ```json block of the README's "Report JSON format" section."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Report JSON format", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"^```json\n(.*?)^```$", section, re.M | re.S)
     assert len(blocks) == 1
     schema: dict[str, Any] = json.loads(blocks[0])
     return schema

@@ -1,4 +1,4 @@
-"""The report as one JSON object; its schema is documented in docs/report-json.md."""
+"""The report as one JSON object; its schema is documented in the README ("Report JSON format")."""
 
 from __future__ import annotations
 
