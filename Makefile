@@ -27,7 +27,8 @@ lint: $(STAMP)
 	$(BIN)/mypy peer storage
 
 bench: $(STAMP)
-	$(BIN)/python bench/catchup.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/catchup.py --runs 5
 
 clean:
 	rm -rf $(VENV)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -66,44 +67,61 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=50_000)
-    parser.add_argument("--authors", type=int, default=20)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="peerclass-bench-") as tmp:
-        root = Path(tmp)
-        full, fresh = root / "full", root / "fresh"
-        invite = cli_json(
-            full, "init", "--name", "Full", "--role", "instructor", "--class", "Bench"
-        )["invite"]
-        cli(fresh, "init", "--name", "Fresh", "--invite", invite)
-        started = time.perf_counter()
-        make_logs(full, args.events, args.authors)
-        target = count_events(full)
-        print(
-            f"made {target} events from {args.authors} authors "
-            f"in {time.perf_counter() - started:.1f}s"
-        )
-        port = free_udp_port()
-        source = PeerProcess(full, port, ["--no-discovery"]).start()
-        sink = PeerProcess(fresh, port, ["--no-discovery", "--peer", source.address])
+def catch_up_once(full: Path, fresh: Path, invite: str, target: int) -> tuple[float, ...]:
+    """One fresh peer catching up from ``full``: (seconds from process start, seconds from
+    'listening on', receiver's peak MiB, sender's peak MiB)."""
+    cli(fresh, "init", "--name", "Fresh", "--invite", invite)
+    port = free_udp_port()
+    source = PeerProcess(full, port, ["--no-discovery"]).start()
+    sink = PeerProcess(fresh, port, ["--no-discovery", "--peer", source.address])
+    try:
         started = time.perf_counter()
         sink.start()
         listening = time.perf_counter()
         wait_until(lambda: count_events(fresh) >= target, 600, "the fresh peer to catch up")
         done = time.perf_counter()
-        elapsed, syncing = done - started, done - listening
         assert sink.process is not None and source.process is not None
-        sink_mib, source_mib = peak_rss_mib(sink.process.pid), peak_rss_mib(source.process.pid)
-        received = count_events(fresh) - 1  # less the fresh peer's own profile
+        peaks = peak_rss_mib(sink.process.pid), peak_rss_mib(source.process.pid)
+    finally:
         sink.stop()
         source.stop()
-    print(f"catch-up from process start: {received} events in {elapsed:.2f}s", end=" ")
-    print(f"= {received / elapsed:,.0f} events/s")
-    print(f"catch-up from 'listening on': {received} events in {syncing:.2f}s", end=" ")
-    print(f"= {received / syncing:,.0f} events/s (connect, handshake, sync)")
-    print(f"peak memory: receiving peer {sink_mib:.0f} MiB, sending peer {source_mib:.0f} MiB")
+    return done - started, done - listening, *peaks
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--authors", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=3, help="catch-ups to time (median shown)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="peerclass-bench-") as tmp:
+        root = Path(tmp)
+        full = root / "full"
+        invite = cli_json(
+            full, "init", "--name", "Full", "--role", "instructor", "--class", "Bench"
+        )["invite"]
+        started = time.perf_counter()
+        make_logs(full, args.events, args.authors)
+        target = count_events(full)
+        made = time.perf_counter() - started
+        print(f"made {target} events from {args.authors} authors in {made:.1f}s")
+        runs = []
+        for run in range(args.runs):
+            runs.append(catch_up_once(full, root / f"fresh{run}", invite, target))
+            total, syncing, sink_mib, source_mib = runs[-1]
+            print(
+                f"run {run + 1}: {target - 1} events in {total:.2f}s from process start "
+                f"({(target - 1) / total:,.0f} events/s), {syncing:.2f}s from 'listening on' "
+                f"({(target - 1) / syncing:,.0f} events/s); peak memory: receiver "
+                f"{sink_mib:.0f} MiB, sender {source_mib:.0f} MiB"
+            )
+    total = statistics.median(r[0] for r in runs)
+    syncing = statistics.median(r[1] for r in runs)
+    print(
+        f"median of {args.runs}: {(target - 1) / total:,.0f} events/s from process start, "
+        f"{(target - 1) / syncing:,.0f} events/s from 'listening on' (connect, handshake, "
+        f"sync); peak memory of the receiver {max(r[2] for r in runs):.0f} MiB"
+    )
     return 0
 
 
