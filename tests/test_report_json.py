@@ -1,4 +1,4 @@
-"""The json report: its documented schema (the README's "Report JSON format") holds, and it is deterministic.
+"""The json report: its documented schema (README, "Report JSON format") holds; it is stable.
 
 jsonschema is not a dependency, so a small validator for the keywords the schema uses lives
 here; it refuses any keyword it does not know, so the schema cannot drift past it.

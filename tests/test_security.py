@@ -182,3 +182,16 @@ def test_a_private_message_is_readable_by_its_recipient_only(
     # The teacher does hold (and relayed) the sealed event, without being able to read it.
     teacher_store = (klass.instructor / "peerclass.db").read_bytes()
     assert SECRET_TEXT.encode() not in teacher_store
+
+
+def test_a_data_dir_readable_by_others_gets_a_warning(
+    klass: ClassDirs, procs: list[PeerProcess]
+) -> None:
+    klass.students[0].chmod(0o755)
+    (klass.students[0] / "class.json").chmod(0o644)
+    peer = _start(procs, klass.students[0])
+    peer.stop()
+    log = _log(peer)
+    assert f"warning: {klass.students[0]} is readable by other users" in log
+    assert f"warning: {klass.students[0] / 'class.json'} is readable by other users" in log
+    assert "identity.key is readable" not in log  # still 0600
