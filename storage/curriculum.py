@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from sqlalchemy import Connection, Select, exists, func, insert, or_, select
 
+from peer.acceptance import Verdict, accepted_attempt
 from peer.curriculum_kinds import Example
 from peer.errors import ValidationError
 from peer.events import Event
@@ -452,8 +453,7 @@ def students(store: Store, instructor: bytes) -> list[bytes]:
 def progress(store: Store, instructor: bytes, people: Iterable[bytes]) -> list[Progress]:
     """Each of ``people`` on each problem, student by student, problems in list order.
 
-    Accepted means some attempt's current feedback from the instructor is ``accept`` (for a
-    practice problem, from anyone).
+    Accepted follows ``peer.acceptance``, the rule the report uses too.
     """
     problem_list = list_problems(store, instructor)
     every_submission = list_submissions(store)
@@ -476,7 +476,12 @@ def _progress_of(
     reviews = [f for f in every_feedback if f.submission_id in ids]
     latest = max(mine, key=lambda s: (s.ts, s.seq), default=None)
     verdicts = tuple(f for f in reviews if latest is not None and f.submission_id == latest.id)
-    accepted = any(
-        f.verdict == "accept" and (f.role == "instructor" or not problem.official) for f in reviews
+    attempt_of = {s.id: s.attempt for s in mine}
+    accepted = (
+        accepted_attempt(
+            Verdict(f.reviewer, f.role, f.verdict, f.ts, f.id, attempt_of[f.submission_id])
+            for f in reviews
+        )
+        is not None
     )
     return Progress(person, problem, len(mine), latest, verdicts, accepted)

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from peer import hlc
+from peer.acceptance import Verdict, accepted_attempt
 from peer.report.model import (
     Attempt,
     FeedbackVersion,
@@ -205,28 +206,18 @@ def _given(
 
 def decide(attempts: Sequence[Attempt]) -> tuple[Status, int | None]:
     """Status of one student's problem (attempts in time order), and how many attempts it
-    took to be accepted, if it is.
-
-    The latest instructor verdict decides, on the attempt it reviewed. Without one, each peer
-    reviewer's latest verdict counts once, and a strict majority of ``accept`` accepts, on the
-    latest attempt those accepting verdicts reviewed.
-    """
+    took to be accepted, if it is (the rule is ``peer.acceptance``)."""
     if not attempts:
         return "not_attempted", None
-    latest = [(t.current, n) for n, a in enumerate(attempts, start=1) for t in a.feedback]
-    if not latest:
+    verdicts = [
+        Verdict(v.reviewer.id, v.role, v.verdict, v.ts, v.id, number)
+        for number, attempt in enumerate(attempts, start=1)
+        for v in (thread.current for thread in attempt.feedback)
+    ]
+    if not verdicts:
         return "pending", None
-    by_instructor = [(v, n) for v, n in latest if v.role == "instructor"]
-    if by_instructor:
-        version, number = max(by_instructor, key=lambda vn: (vn[0].ts, vn[0].id))
-        return ("accepted", number) if version.verdict == "accept" else ("revise", None)
-    per_reviewer: dict[bytes, tuple[Version, int]] = {}
-    for version, number in sorted(latest, key=lambda vn: (vn[0].ts, vn[0].id)):
-        per_reviewer[version.reviewer.id] = (version, number)
-    accepting = [n for v, n in per_reviewer.values() if v.verdict == "accept"]
-    if 2 * len(accepting) > len(per_reviewer):
-        return "accepted", max(accepting)
-    return "revise", None
+    number = accepted_attempt(verdicts)
+    return ("revise", None) if number is None else ("accepted", number)
 
 
 def _mean(values: Sequence[int]) -> float | None:
