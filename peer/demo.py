@@ -161,5 +161,13 @@ def run_demo(count: int) -> int:
         for p in peers:
             p.stop()
         wait_until(lambda: all(p.process is None for p in peers), 5, "peers to stop")
+
+        _say(f"With every peer stopped, {names[1]} exports a feedback history report")
+        report = cli(dirs[1], "report", "--format", "md").stdout.splitlines()
+        for line in [line for line in report if line.strip()][:14]:
+            print(f"   {line}")
+        html = root / "report.html"
+        cli(dirs[0], "report", "--class", "--format", "html", "-o", str(html))
+        print(f"   ({names[0]} also wrote the class report as HTML: {html.stat().st_size:,} bytes)")
     _say(f"Demo finished in {time.monotonic() - start:.1f}s")
     return 0
