@@ -27,7 +27,7 @@ def pack(value: Any) -> bytes:
 def _keys_sorted(value: Any) -> bool:
     if isinstance(value, dict):
         keys = list(value)
-        if keys != sorted(keys):
+        if not all(isinstance(k, str) for k in keys) or keys != sorted(keys):
             return False
         nested = [v for v in value.values() if isinstance(v, dict | list)]
         return all(_keys_sorted(v) for v in nested)

@@ -27,8 +27,8 @@ MAX_COMMENT = 16_000
 MAX_ATTEMPT = 10_000
 MAX_DUE_MS = 2**53
 VERDICTS = ("accept", "revise")
-_TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+#-]*$")
-_LANGUAGE_RE = re.compile(r"^[a-z][a-z0-9+#._-]{0,31}$")
+_TAG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+#-]*")
+_LANGUAGE_RE = re.compile(r"[a-z][a-z0-9+#._-]{0,31}")
 
 
 @attrs.frozen
@@ -59,7 +59,7 @@ def _check_list(kind: str, key: str, value: Any, max_len: int) -> list[Any]:
 
 def check_tag(tag: Any) -> str:
     """Tags are short words: letters, digits and ``_ . + # -``."""
-    if not isinstance(tag, str) or len(tag) > MAX_TAG or not _TAG_RE.match(tag):
+    if not isinstance(tag, str) or len(tag) > MAX_TAG or not _TAG_RE.fullmatch(tag):
         raise ValidationError(
             f"tag {tag!r} is not valid: use letters, digits, '_', '.', '+', '#' or '-', "
             f"at most {MAX_TAG}"
@@ -68,7 +68,7 @@ def check_tag(tag: Any) -> str:
 
 
 def check_language(language: Any) -> str:
-    if not isinstance(language, str) or not _LANGUAGE_RE.match(language):
+    if not isinstance(language, str) or not _LANGUAGE_RE.fullmatch(language):
         raise ValidationError(f"language {language!r} is not a short lower-case name")
     return language
 

@@ -31,6 +31,8 @@ HINT_SIZE = 8
 BEACON_INTERVAL = 1.0
 BEACON_JITTER = 0.25
 ENTRY_TTL = 15.0
+#: Beacons carry their sending time: older (or newer) than this, they are taken as replayed.
+MAX_BEACON_AGE = 120
 MAX_ENTRIES = 1024
 #: Beacons a single source address may have processed per second (burst of twice that).
 SOURCE_RATE = 5.0
@@ -53,8 +55,9 @@ class Beacon:
     port: int
 
 
-def encode_beacon(key: bytes, beacon: Beacon) -> bytes:
-    body = MAGIC + class_hint(key) + pack([beacon.peer_id, beacon.port, int(time.time())])
+def encode_beacon(key: bytes, beacon: Beacon, *, sent_at: int | None = None) -> bytes:
+    now = int(time.time()) if sent_at is None else sent_at
+    body = MAGIC + class_hint(key) + pack([beacon.peer_id, beacon.port, now])
     return body + hmac.digest(key, body, "blake2b")[:MAC_SIZE]
 
 
@@ -75,11 +78,20 @@ def decode_beacon(key: bytes, data: bytes) -> Beacon | None:
     fields = unpack(body[len(MAGIC) + HINT_SIZE :], what="beacon")
     if not (isinstance(fields, list) and len(fields) == 3):
         raise ValidationError("beacon fields are malformed")
-    peer_id, port, _sent_at = fields
+    peer_id, port, sent_at = fields
     if not (isinstance(peer_id, bytes) and len(peer_id) == 32):
         raise ValidationError("beacon peer id is not a 32-byte key")
     if type(port) is not int or not 1 <= port <= 65535:
         raise ValidationError(f"beacon port {port!r} is out of range")
+    if type(sent_at) is not int:
+        raise ValidationError("beacon time is not an integer")
+    skew = abs(int(time.time()) - sent_at)
+    if skew > MAX_BEACON_AGE:
+        # A beacon recorded earlier and replayed (perhaps from another address): ignored.
+        raise ValidationError(
+            f"beacon is {skew}s away from our clock (replayed, or the clocks differ by more "
+            f"than {MAX_BEACON_AGE}s; --peer HOST:PORT still works)"
+        )
     return Beacon(peer_id, port)
 
 

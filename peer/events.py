@@ -115,6 +115,6 @@ def decode_event(raw: bytes) -> Event:
     if not isinstance(body, dict):
         raise ValidationError("event body is not a map")
     if not is_canonical(fields, signed):
-        raise ValidationError("event is not canonically encoded (map keys must be sorted)")
+        raise ValidationError("event is not canonically encoded (map keys must be sorted strings)")
     validate_body(kind, body)
     return Event(author, seq, prev, ts, kind, body, raw, event_id(raw))

@@ -22,8 +22,8 @@ MAX_CHAT_TEXT = 16_000
 #: A sealed box: 24-byte nonce + 16-byte tag + the text in UTF-8 (up to 4 bytes a character).
 MAX_SEALED = 40 + 4 * MAX_CHAT_TEXT
 ROLES = ("instructor", "student")
-_ROOM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_ROOM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 _VALIDATORS: dict[str, BodyValidator] = {}
 
@@ -66,9 +66,9 @@ def check_text(
         raise ValidationError(f"{kind} {key} is empty")
     if len(value) > max_len:
         raise ValidationError(f"{kind} {key} is {len(value)} characters; the limit is {max_len}")
-    if one_line and ("\n" in value or _CONTROL_RE.search(value)):
+    if one_line and ("\n" in value or CONTROL_RE.search(value)):
         raise ValidationError(f"{kind} {key} must be one line of printable text")
-    if _CONTROL_RE.search(value):
+    if CONTROL_RE.search(value):
         raise ValidationError(f"{kind} {key} contains control characters")
     return value
 
@@ -85,7 +85,7 @@ def check_id(kind: str, body: Body, key: str, *, optional: bool = False) -> byte
 
 def check_room(room: str) -> str:
     """Room names are short, start with a letter or digit, and hold no spaces."""
-    if not room or len(room) > MAX_ROOM or not _ROOM_RE.match(room):
+    if not room or len(room) > MAX_ROOM or not _ROOM_RE.fullmatch(room):
         raise ValidationError(
             f"room {room!r} is not valid: use letters, digits, '.', '_' or '-', at most {MAX_ROOM}"
         )

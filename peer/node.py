@@ -38,6 +38,8 @@ log = logging.getLogger("peerclass.node")
 DEFAULT_DISCOVERY_ADDR = "255.255.255.255"
 DEFAULT_DISCOVERY_PORT = 47474
 MAX_CONNECTIONS = 32
+#: Inbound connections that may be in their handshake at once (each holds a socket).
+MAX_HANDSHAKING = 64
 ANTI_ENTROPY_INTERVAL = 10.0
 BACKOFF_MIN, BACKOFF_MAX = 0.5, 30.0
 #: The peer with the larger id waits this long for the smaller one to dial it first,
@@ -115,6 +117,9 @@ class Node:
     mesh: Mesh = attrs.field(init=False)
     table: discovery.PeerTable = attrs.field(factory=discovery.PeerTable)
     listen_port: int = 0
+    _handshaking: trio.CapacityLimiter = attrs.field(
+        factory=lambda: trio.CapacityLimiter(MAX_HANDSHAKING)
+    )
     _forked_cache: tuple[float, set[bytes]] = (-1e9, set())
 
     def __attrs_post_init__(self) -> None:
@@ -166,8 +171,21 @@ class Node:
     # ---- connections ----------------------------------------------------------------
 
     async def _handle_inbound(self, stream: trio.SocketStream) -> None:
-        host = str(stream.socket.getpeername()[0])
-        await self._run_connection(stream, initiator=False, host=host)
+        try:
+            self._handshaking.acquire_nowait()
+        except trio.WouldBlock:
+            # Strangers opening sockets faster than handshakes finish must not exhaust our
+            # file descriptors; members retry with backoff.
+            log.warning("too many connections still handshaking; dropping a new one")
+            await _close_quietly(stream)
+            return
+        try:
+            host = str(stream.socket.getpeername()[0])
+        except OSError:  # reset before we looked
+            self._handshaking.release()
+            await _close_quietly(stream)
+            return
+        await self._run_connection(stream, initiator=False, host=host, limiter=self._handshaking)
 
     async def _dial_loop(self) -> None:
         """Dial every known peer we are not connected to, each address with its own backoff."""
@@ -220,7 +238,13 @@ class Node:
             dialing.discard(addr)
 
     async def _run_connection(
-        self, stream: trio.abc.Stream, *, initiator: bool, host: str, port: int | None = None
+        self,
+        stream: trio.abc.Stream,
+        *,
+        initiator: bool,
+        host: str,
+        port: int | None = None,
+        limiter: trio.CapacityLimiter | None = None,
     ) -> bool:
         """Handshake, register, and run one connection; True if a session ran."""
         try:
@@ -231,6 +255,13 @@ class Node:
             log.warning("refused connection with %s: %s", host, exc)
             await _close_quietly(stream)
             return False
+        except Exception:
+            log.exception("refused connection with %s after an internal error", host)
+            await _close_quietly(stream)
+            return False
+        finally:
+            if limiter is not None:
+                limiter.release()
         hello = shaken.hello
         address = f"{host}:{port if port is not None else hello.port}"
         label = f"peer {short_id(hello.peer_id)} at {address}"
@@ -252,10 +283,11 @@ class Node:
             log.exception("closed connection with %s after an internal error", label)
         finally:
             self.mesh.remove(session)
-            with trio.CancelScope(shield=True):
+            # Bounded: a store locked by another process must neither hang nor crash shutdown.
+            with trio.move_on_after(2, shield=True), contextlib.suppress(Exception):
                 if hello.peer_id not in self.mesh.sessions:  # not replaced by a newer connection
                     await self.store.record_peer(hello.peer_id, address, connected=False)
-                await _close_quietly(shaken.framed)
+            await _close_quietly(shaken.framed)
         return True
 
     async def _forked(self) -> set[bytes]:

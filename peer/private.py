@@ -12,6 +12,7 @@ import nacl.public
 import nacl.signing
 
 from peer.errors import ValidationError
+from peer.kinds import CONTROL_RE, MAX_CHAT_TEXT
 
 
 def _box(own: nacl.signing.SigningKey, other: bytes) -> nacl.public.Box:
@@ -39,6 +40,11 @@ def unseal(
     else:
         return None
     try:
-        return _box(reader, other).decrypt(sealed).decode()
+        text = _box(reader, other).decrypt(sealed).decode()
     except (nacl.exceptions.CryptoError, ValidationError, UnicodeDecodeError):
         return None
+    # The sealed text skipped the checks public text gets on receipt: apply them now, so a
+    # private message cannot smuggle terminal escapes or an oversized text to the reader.
+    if len(text) > MAX_CHAT_TEXT or CONTROL_RE.search(text):
+        return None
+    return text

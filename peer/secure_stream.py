@@ -112,7 +112,12 @@ class _NoiseSession:
         self._conn = cast(_NoiseConnectionLike, conn)
 
     def write_handshake(self, payload: bytes) -> bytes:
-        return bytes(self._conn.write_message(payload))
+        # Writing computes DH with what the other side sent: a degenerate (e.g. all-zero)
+        # ephemeral key fails here, and that is the other side's fault, not a crash of ours.
+        try:
+            return bytes(self._conn.write_message(payload))
+        except Exception as exc:
+            raise HandshakeError(f"handshake failed: unusable key from peer ({exc})") from exc
 
     def read_handshake(self, message: bytes) -> tuple[bytes, bytes]:
         """Process one handshake message; return (payload, remote static key if known yet).

@@ -9,7 +9,6 @@ trailing whitespace on each line and at the end.
 from __future__ import annotations
 
 import difflib
-import re
 import subprocess
 import sys
 import tempfile
@@ -19,12 +18,12 @@ from pathlib import Path
 import attrs
 
 from peer.curriculum_kinds import MAX_CHECK_DETAIL, Example
+from peer.kinds import CONTROL_RE
 
 TIME_LIMIT = 5.0
 DETAIL_LINES = 8
 #: Read at most this much of what a solution prints (a runaway loop can print gigabytes).
 MAX_OUTPUT = 1024 * 1024
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 @attrs.frozen
@@ -94,5 +93,5 @@ def _read_capped(path: Path) -> str:
 def _failed(lines: list[str]) -> CheckResult:
     """A failure whose detail is the first lines given, printable and within the limit."""
     text = "\n".join(lines[:DETAIL_LINES])
-    text = _CONTROL_RE.sub("?", text)[:MAX_CHECK_DETAIL]
+    text = CONTROL_RE.sub("?", text)[:MAX_CHECK_DETAIL]
     return CheckResult(False, text or "output differs")

@@ -11,20 +11,39 @@ slows our sender, and nothing queues up in memory.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 import attrs
 import trio
 
 from peer.async_store import AsyncStore
 from peer.errors import ProtocolError
-from peer.wire import BATCH_BYTES, BATCH_EVENTS, Bye, Events, FramedStream, Have, Hello, Ping
+from peer.wire import (
+    BATCH_BYTES,
+    BATCH_EVENTS,
+    VECTOR_CHUNK,
+    Bye,
+    Events,
+    FramedStream,
+    Have,
+    Hello,
+    Message,
+    Ping,
+)
 from storage import IngestResult
 
 log = logging.getLogger("peerclass.session")
 
 PING_INTERVAL = 10.0
 IDLE_TIMEOUT = 35.0
+#: A frame the other side does not take within this long closes the connection.
+SEND_TIMEOUT = IDLE_TIMEOUT
+#: The most authors a version vector (or a repair request) may name: far more than a class
+#: has, few enough to bound what one connection can make us hold.
+MAX_AUTHORS = 200_000
+#: A peer asking for everything again is served at most this often (anti-entropy asks about
+#: every ten seconds; a member spamming requests gets no more than this).
+FULL_SERVE_INTERVAL = 3.0
 #: Received frames waiting for the store (each at most MAX_FRAME bytes), and how many events
 #: one store transaction may take from them.
 INGEST_QUEUE = 4
@@ -61,7 +80,13 @@ class Session:
     #: What we know the other side holds: author -> at least this seq.
     remote_known: dict[bytes, int] = attrs.field(factory=dict)
     _cursor: int | None = None
-    _their_haves: list[Have] = attrs.field(factory=list)
+    #: What the other side asked for: everything it lacks, and/or these authors' logs from
+    #: ``remote_known`` on. Bounded: repeated requests merge instead of queueing.
+    _serve_all: bool = False
+    _next_full_serve: float = 0.0
+    _serve_authors: set[bytes] = attrs.field(factory=set)
+    #: A vector arriving in several frames (``Have.more``), gathered until its last frame.
+    _incoming: dict[bytes, int] = attrs.field(factory=dict)
     _our_have: Have | None = None
     _full_sync_wanted: bool = True
     _gap_asked: dict[bytes, tuple[int, float]] = attrs.field(factory=dict)
@@ -124,13 +149,27 @@ class Session:
                         raise ProtocolError("unexpected hello after the handshake")
 
     def _on_have(self, have: Have) -> None:
-        for author, seq in have.heads.items():
-            if seq > self.remote_known.get(author, 0):
+        self._incoming.update(have.heads)
+        if len(self._incoming) > MAX_AUTHORS:
+            raise ProtocolError(f"version vector of more than {MAX_AUTHORS} authors")
+        if have.more:
+            return
+        heads, self._incoming = self._incoming, {}
+        if have.complete:
+            # Its own word on everything it holds replaces our estimate (which a lost push may
+            # have left too high); what was in flight meanwhile is merely sent twice.
+            self.remote_known = dict(heads)
+            self._serve_all = True
+            if self._cursor is None:
+                # Live pushes start here; everything up to here is served by this request.
+                self._cursor = self.store.watch.max_local_id
+        else:
+            # A gap repair: it lacks what follows these seqs, whatever we believed.
+            for author, seq in heads.items():
                 self.remote_known[author] = seq
-        if self._cursor is None and have.complete:
-            # Live pushes start from here; everything up to here is served by this Have.
-            self._cursor = self.store.watch.max_local_id
-        self._their_haves.append(have)
+            self._serve_authors.update(heads)
+            if len(self._serve_authors) > MAX_AUTHORS:
+                raise ProtocolError(f"asked for more than {MAX_AUTHORS} logs at once")
         self._wake.set()
 
     async def _ingest_loop(self, batches: trio.MemoryReceiveChannel[list[bytes]]) -> None:
@@ -152,10 +191,12 @@ class Session:
                 self.remote_known[author] = seq
         self.stats.events_stored += len(result.stored)
         self.stats.duplicates += result.duplicates
-        bad = [r for r in result.rejected if "forked" not in r]
+        for note in result.fork_notes[:5]:
+            log.warning("fork evidence from %s: %s", self.label, note)
         for reason in result.rejected[:5]:
             log.warning("refused from %s: %s", self.label, reason)
-        if bad:
+        if result.rejected:
+            bad = result.rejected
             raise ProtocolError(f"sent {len(bad)} invalid event(s), e.g. {bad[0]}")
         now = trio.current_time()
         wanted = {}
@@ -182,34 +223,54 @@ class Session:
                 return
             if self._full_sync_wanted:
                 self._full_sync_wanted = False
-                await self.framed.send(Have(await self.store.heads(), complete=True))
+                await self._send_vector(await self.store.heads(), complete=True)
             elif self._our_have is not None:
                 have, self._our_have = self._our_have, None
-                await self.framed.send(have)
-            elif self._their_haves:
-                haves, self._their_haves = self._their_haves, []
-                for have in haves:
-                    await self._serve(have)
+                await self._send_vector(have.heads, complete=False)
+            elif self._serve_authors or self._full_serve_due():
+                await self._serve()
             elif not await self._push_new():
                 await self._wait_for_work()
 
-    async def _serve(self, have: Have) -> None:
-        """Stream every event we hold that ``have`` says the other side lacks."""
+    async def _send(self, message: Message) -> None:
+        """Send one frame; a peer that stops reading for long is dropped, not waited for."""
+        try:
+            with trio.fail_after(SEND_TIMEOUT):
+                await self.framed.send(message)
+        except trio.TooSlowError:
+            raise ProtocolError(f"stopped reading for {SEND_TIMEOUT:.0f}s") from None
+
+    async def _send_vector(self, heads: dict[bytes, int], *, complete: bool) -> None:
+        """A version vector, in as many frames as its size needs."""
+        items = sorted(heads.items())
+        chunks = [items[i : i + VECTOR_CHUNK] for i in range(0, len(items), VECTOR_CHUNK)]
+        chunks = chunks or [[]]
+        for index, chunk in enumerate(chunks):
+            await self._send(Have(dict(chunk), complete, more=index < len(chunks) - 1))
+
+    async def _serve(self) -> None:
+        """Stream every event we hold above what the other side is known to hold, for every
+        author (after a full vector) or the authors it asked about (a gap repair)."""
         ours = await self.store.heads()
-        authors = ours if have.complete else [a for a in have.heads if a in ours]
+        if self._full_serve_due():
+            authors: Iterable[bytes] = ours
+            self._serve_all = False
+            self._next_full_serve = trio.current_time() + FULL_SERVE_INTERVAL
+        else:
+            authors = [a for a in self._serve_authors if a in ours]
+        self._serve_authors = set()
         skip = await self._forked()
         for author in authors:
             if author in skip:
                 continue
-            theirs = max(have.heads.get(author, 0), 0)
+            theirs = self.remote_known.get(author, 0)
             while theirs < ours[author]:
                 raws = await self.store.events_range(author, theirs, BATCH_EVENTS)
                 if not raws:
                     break
                 await self._send_events(raws)
                 theirs += len(raws)
-                if theirs > self.remote_known.get(author, 0):
-                    self.remote_known[author] = theirs
+                self.remote_known[author] = max(theirs, self.remote_known.get(author, 0))
 
     async def _push_new(self) -> bool:
         """Push what was stored since the cursor; False if there was nothing new."""
@@ -235,22 +296,34 @@ class Session:
         start, size = 0, 0
         for index, raw in enumerate(raws):
             if size + len(raw) > BATCH_BYTES and index > start:
-                await self.framed.send(Events(raws[start:index]))
+                await self._send(Events(raws[start:index]))
                 start, size = index, 0
             size += len(raw) + 8
-        await self.framed.send(Events(raws[start:]))
+        await self._send(Events(raws[start:]))
         self.stats.events_sent += len(raws)
 
     async def _forked(self) -> set[bytes]:
         return set() if self.forked is None else await self.forked()
 
+    def _full_serve_due(self) -> bool:
+        return self._serve_all and trio.current_time() >= self._next_full_serve
+
     async def _wait_for_work(self) -> None:
         """Sleep until there is something to send; send a keep-alive if that takes long."""
         self._wake = trio.Event()
-        if self._their_haves or self._our_have or self._full_sync_wanted or self._closing_reason:
+        if (
+            self._serve_authors
+            or self._full_serve_due()
+            or self._our_have
+            or self._full_sync_wanted
+            or self._closing_reason
+        ):
             return
         cursor = self._cursor
-        with trio.move_on_after(PING_INTERVAL) as timer:
+        wait = PING_INTERVAL
+        if self._serve_all:  # asked again too soon: served when the interval is up
+            wait = min(wait, self._next_full_serve - trio.current_time())
+        with trio.move_on_after(wait) as timer:
             async with trio.open_nursery() as race:
 
                 async def wake_on(waiter: Callable[[], Awaitable[None]]) -> None:
@@ -260,5 +333,5 @@ class Session:
                 race.start_soon(wake_on, self._wake.wait)
                 if cursor is not None:
                     race.start_soon(wake_on, lambda: self.store.watch.wait_beyond(cursor))
-        if timer.cancelled_caught:
-            await self.framed.send(Ping())
+        if timer.cancelled_caught and not self._serve_all:
+            await self._send(Ping())

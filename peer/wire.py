@@ -22,7 +22,8 @@ MAX_FRAME = 1024 * 1024
 #: to keep a frame under MAX_FRAME for ordinary events.
 BATCH_EVENTS = 1000
 BATCH_BYTES = 768 * 1024
-MAX_VECTOR = 100_000
+#: Authors per ``have`` frame: 20,000 entries of ~40 bytes stay well under MAX_FRAME.
+VECTOR_CHUNK = 20_000
 _LEN = struct.Struct(">I")
 
 
@@ -46,6 +47,8 @@ class Have:
 
     heads: dict[bytes, int]
     complete: bool
+    #: More frames of this same vector follow (a large vector is sent in chunks).
+    more: bool = False
 
 
 @attrs.frozen
@@ -83,7 +86,12 @@ def encode(message: Message) -> bytes:
                 "port": message.port,
             }
         case Have():
-            body = {"t": "have", "heads": message.heads, "complete": message.complete}
+            body = {
+                "t": "have",
+                "heads": message.heads,
+                "complete": message.complete,
+                "more": message.more,
+            }
         case Events():
             body = {"t": "events", "events": message.events}
         case Ping():
@@ -117,13 +125,14 @@ def decode(data: bytes) -> Message:
         _require(type(port) is int and 0 <= port <= 65535, "hello port")
         return Hello(v, cid, pid, port)
     if tag == "have":
-        heads, complete = body.get("heads"), body.get("complete")
-        _require(isinstance(heads, dict) and len(heads) <= MAX_VECTOR, "have heads")
+        heads, complete, more = body.get("heads"), body.get("complete"), body.get("more", False)
+        _require(isinstance(heads, dict) and len(heads) <= VECTOR_CHUNK, "have heads")
         _require(isinstance(complete, bool), "have complete flag")
+        _require(isinstance(more, bool), "have more flag")
         for author, seq in heads.items():
             _require(isinstance(author, bytes) and len(author) == 32, "have author")
             _require(type(seq) is int and seq >= 0, "have seq")
-        return Have(heads, complete)
+        return Have(heads, complete, more)
     if tag == "events":
         evs = body.get("events")
         _require(isinstance(evs, list), "events list")

@@ -232,7 +232,6 @@ _first = problems.alias("first_revision")
 _newer_problem = problems.alias("newer_problem")
 _newer_feedback = feedback.alias("newer_feedback")
 _linked_problem = problems.alias("linked_problem")
-_newest_problem = problems.alias("newest_problem")
 
 
 def _problem_query() -> Select[Any]:

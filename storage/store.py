@@ -74,10 +74,15 @@ class IngestResult:
     stored: tuple[Event, ...] = ()
     duplicates: int = 0
     gaps: Mapping[bytes, int] = attrs.field(factory=dict)  # author -> first seq we lack
-    rejected: tuple[str, ...] = ()
-    forks: int = 0
+    rejected: tuple[str, ...] = ()  # invalid events: whoever sent them misbehaved
+    fork_notes: tuple[str, ...] = ()  # validly signed conflicting events (kept as evidence)
     #: author -> highest seq in the batch: the sender holds at least this much of each log.
     seen: Mapping[bytes, int] = attrs.field(factory=dict)
+
+    @property
+    def forks(self) -> int:
+        """How many new forks this batch revealed."""
+        return len(self.fork_notes)
 
 
 @attrs.frozen
@@ -145,6 +150,10 @@ class Store:
         with self._write() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+            flag = select(meta.c.value).where(meta.c.key == "rebuild_projections")
+            rebuild = conn.execute(flag).first() is not None
+        if rebuild:  # a migration changed what the projections hold
+            self.rebuild_projections()
 
     def _schema_revision(self) -> str | None:
         with self._read() as conn:
@@ -216,17 +225,25 @@ class Store:
             return IngestResult(rejected=tuple(rejected))
         stored: list[Event] = []
         gaps: dict[bytes, int] = {}
-        duplicates = fork_count = 0
+        fork_notes: list[str] = []
+        duplicates = 0
         with self._write() as conn:
             for author, batch in by_author.items():
                 outcome = _ingest_author(conn, author, batch)
                 stored.extend(outcome.stored)
                 duplicates += outcome.duplicates
-                fork_count += outcome.forks
+                fork_notes.extend(outcome.fork_notes)
                 rejected.extend(outcome.rejected)
                 if outcome.gap is not None:
                     gaps[author] = outcome.gap
-        return IngestResult(tuple(stored), duplicates, gaps, tuple(rejected), fork_count, seen)
+        return IngestResult(
+            stored=tuple(stored),
+            duplicates=duplicates,
+            gaps=gaps,
+            rejected=tuple(rejected),
+            fork_notes=tuple(fork_notes),
+            seen=seen,
+        )
 
     def record_peer(self, peer_id: bytes, address: str | None, *, connected: bool) -> None:
         """Note that we met ``peer_id`` now, at ``address``, and whether we still are."""
@@ -254,6 +271,9 @@ class Store:
         """Throw the projections away and replay every stored event; returns how many."""
         count = 0
         with self._write() as conn:
+            # Cleared in the rebuild's own transaction: a crash before it commits means the
+            # next open rebuilds again.
+            conn.execute(delete(meta).where(meta.c.key == "rebuild_projections"))
             projections.clear_all(conn)
             result = conn.execute(select(events.c.raw).order_by(events.c.local_id))
             for (raw,) in result:
@@ -468,8 +488,8 @@ def _record_fork(conn: Connection, conflicting: Event, *, kept_id: bytes | None)
 class _AuthorOutcome:
     stored: list[Event] = attrs.Factory(list)
     duplicates: int = 0
-    forks: int = 0
     rejected: list[str] = attrs.Factory(list)
+    fork_notes: list[str] = attrs.Factory(list)
     gap: int | None = None
 
 
@@ -494,8 +514,7 @@ def _ingest_author(conn: Connection, author: bytes, batch: list[Event]) -> _Auth
             # a validly signed event of this batch. A tampered predecessor proves nothing.
             if ev.verify_signature() and (not run or run[-1].verify_signature()):
                 _record_fork(conn, ev, kept_id=None)
-                out.forks += 1
-                out.rejected.append(f"author {who} forked: #{ev.seq} does not follow our log")
+                out.fork_notes.append(f"author {who} forked: #{ev.seq} does not follow our log")
             elif run:
                 out.rejected.append(f"event {who}#{ev.seq} does not follow #{ev.seq - 1}")
             else:
@@ -543,12 +562,13 @@ def _check_held(conn: Connection, ev: Event, out: _AuthorOutcome) -> None:
     held = conn.execute(
         select(events.c.id).where(events.c.author == ev.author, events.c.seq == ev.seq)
     ).scalar()
+    if held is None:
+        return  # its seq was not stored after all (the run was cut short): not evidence of anything
     if held == ev.id:
         out.duplicates += 1
     elif not ev.verify_signature():
         out.rejected.append(f"event {ev.author.hex()[:8]}#{ev.seq} has a bad signature")
     elif _record_fork(conn, ev, kept_id=held):
-        out.forks += 1
-        out.rejected.append(f"author {ev.author.hex()[:8]} forked at seq {ev.seq}")
+        out.fork_notes.append(f"author {ev.author.hex()[:8]} forked at seq {ev.seq}")
     else:
         out.duplicates += 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import logging
 import socket
+import time
 
 import pytest
 import trio
@@ -289,3 +290,13 @@ async def test_receiver_rate_limits_a_flooding_source() -> None:
             nursery.cancel_scope.cancel()
     flooded = [b for b in heard if b.peer_id == PEER]
     assert 1 <= len(flooded) <= 20  # the burst, not all 50 (allow for a slow receiver)
+
+
+def test_a_replayed_old_beacon_is_refused() -> None:
+    key = discovery.beacon_key(b"s" * 32)
+    beacon = discovery.Beacon(b"\x07" * 32, 4000)
+    stale = discovery.encode_beacon(key, beacon, sent_at=int(time.time()) - 600)
+    with pytest.raises(ValidationError, match="replayed"):
+        discovery.decode_beacon(key, stale)
+    fresh = discovery.encode_beacon(key, beacon, sent_at=int(time.time()) - 30)
+    assert discovery.decode_beacon(key, fresh) == beacon

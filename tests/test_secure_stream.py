@@ -580,3 +580,23 @@ async def test_loopback_tcp_through_recording_proxy() -> None:
             PSK,
         ):
             assert secret not in raw_bytes
+
+
+async def test_a_member_sending_a_degenerate_ephemeral_key_is_refused_cleanly() -> None:
+    """An all-zero X25519 key makes DH fail while the responder writes message 2: that must
+    be a HandshakeError (closing one connection), never an exception that escapes."""
+
+    class ZeroKey:
+        public_bytes = b"\0" * 32
+        private = None
+
+    session = secure_stream._NoiseSession(initiator=True, psk=PSK, prologue=PROLOGUE)
+    session._conn.noise_protocol.handshake_state.e = ZeroKey()  # type: ignore[attr-defined]
+    attacker, victim = trio.testing.memory_stream_pair()
+    with trio.fail_after(10):
+        await attacker.send_all(wire(session.write_handshake(b"")))
+        with pytest.raises(HandshakeError, match="unusable key"):
+            await open_secure_stream(
+                victim, initiator=False, psk=PSK, identity=Side().identity, prologue=PROLOGUE
+            )
+        assert await attacker.receive_some() == b""

@@ -456,3 +456,34 @@ async def test_keep_alives_keep_an_idle_connection_open(
 
 async def _pinged(a_to_b: Relay, b_to_a: Relay, count: int) -> bool:
     return a_to_b.pings >= count and b_to_a.pings >= count
+
+
+async def test_a_version_vector_larger_than_a_frame_is_sent_in_chunks(
+    stores: Callable[[str], AsyncStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A class with more authors than fit one frame still syncs: the vector is chunked."""
+    monkeypatch.setattr(session_module, "VECTOR_CHUNK", 3)
+    sent: dict[str, list[Have]] = {}
+    original = session_module.Session._send
+
+    async def recording(self: session_module.Session, message: Message) -> None:
+        if isinstance(message, Have):
+            sent.setdefault(self.label, []).append(message)
+        await original(self, message)
+
+    monkeypatch.setattr(session_module.Session, "_send", recording)
+    a, b = stores("a"), stores("b")
+    fill(a, authors=8, per_author=2)
+    fill(b, authors=8, per_author=1)
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            await connect(nursery, a, b)
+            await wait_converged(a, b)
+            nursery.cancel_scope.cancel()
+    same_logs(a, b)
+    assert len(a.store.heads()) == 16
+    assert len(sent) == 2  # both sides sent their vectors
+    for haves in sent.values():
+        first_vector = [h for h in haves if h.complete][:3]  # 8 authors: frames of 3, 3, 2
+        assert [h.more for h in first_vector] == [True, True, False]
+        assert max(len(h.heads) for h in haves) <= 3

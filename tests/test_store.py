@@ -270,7 +270,7 @@ def test_fork_is_recorded_and_the_kept_event_unchanged(store: Store) -> None:
     other = _second_version(evs, 2)
     result = store.ingest([other.raw])
     assert result.stored == () and result.forks == 1
-    assert any("forked" in r for r in result.rejected)
+    assert any("forked" in r for r in result.fork_notes) and result.rejected == ()
     assert store.fork_count() == 1
     assert store.forked_authors() == {AUTHOR}
     assert store.events_range(AUTHOR, 0, 10) == raws(evs)
@@ -421,3 +421,16 @@ def test_two_processes_appending_to_one_data_dir_never_fork(tmp_path: Path) -> N
         assert len(texts) == 41 and len(set(texts)) == 41
     finally:
         store.close()
+
+
+def test_a_forged_copy_beside_the_real_event_does_not_frame_its_author(store: Store) -> None:
+    """[X#n with a broken signature, the real X#n] in one batch: the forgery is refused, and
+    the real event must not be taken for a fork (which would quarantine an honest author)."""
+    evs = chain(KEY, 2)
+    store.ingest([evs[0].raw])
+    forged = bytearray(evs[1].raw)
+    forged[-1] ^= 1
+    result = store.ingest([bytes(forged), evs[1].raw])
+    assert result.forks == 0 and store.fork_count() == 0
+    assert store.forked_authors() == set()
+    assert store.ingest([evs[1].raw]).stored == (evs[1],)

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from peer.errors import ProtocolError
 from peer.wire import (
     MAX_FRAME,
-    MAX_VECTOR,
     PROTOCOL_VERSION,
+    VECTOR_CHUNK,
     Bye,
     Events,
     FramedStream,
@@ -127,7 +127,7 @@ def test_malformed_messages_say_what_is_wrong(body: Any, expected: str) -> None:
 
 
 def test_have_with_too_many_authors_is_refused() -> None:
-    heads = {i.to_bytes(32, "big"): 1 for i in range(MAX_VECTOR + 1)}
+    heads = {i.to_bytes(32, "big"): 1 for i in range(VECTOR_CHUNK + 1)}
     assert "have heads" in refusal({"t": "have", "heads": heads, "complete": True})
 
 

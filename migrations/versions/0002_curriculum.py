@@ -1,4 +1,4 @@
-"""The curriculum projections: problems, submissions and feedback, backfilled from the logs.
+"""The curriculum projections: problems, submissions and feedback (rebuilt from the logs).
 
 Revision ID: 0002
 Revises: 0001
@@ -67,24 +67,19 @@ def upgrade() -> None:
     )
     op.create_index("ix_feedback_submission", "feedback", ["submission"])
     op.create_index("ix_feedback_root", "feedback", ["root", "seq"])
-    _backfill()
+    request_projection_rebuild()
 
 
-def _backfill() -> None:
-    """Project the curriculum events already held, in the order they were stored (which keeps
-    each author's log in seq order, as the projectors' checks need)."""
-    from peer.events import decode_event
-    from storage import projections
+def request_projection_rebuild() -> None:
+    """Have the store rebuild every projection from the logs once migrations are done.
 
-    conn = op.get_bind()
-    rows = conn.execute(
-        sa.text(
-            "SELECT raw FROM events WHERE kind IN ('problem', 'submission', 'feedback') "
-            "ORDER BY local_id"
-        )
+    The rebuild runs the projection code of the running version against the final schema;
+    running today's projectors inside this migration would break as soon as a later
+    migration changed a projection table.
+    """
+    op.get_bind().execute(
+        sa.text("INSERT OR REPLACE INTO meta (key, value) VALUES ('rebuild_projections', '1')")
     )
-    for (raw,) in rows.fetchall():
-        projections.project(conn, decode_event(raw))
 
 
 def downgrade() -> None:
