@@ -28,7 +28,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/catchup.py --runs 5
+	$(BIN)/python bench/catchup.py --runs 7
 
 clean:
 	rm -rf $(VENV)
