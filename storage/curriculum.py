@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 from sqlalchemy import Connection, Select, exists, func, insert, or_, select
@@ -193,6 +193,9 @@ class SubmissionDetail:
     checks: tuple[Check, ...]
 
 
+Role = Literal["instructor", "peer"]
+
+
 @attrs.frozen
 class Feedback:
     """The newest revision of one reviewer's feedback on one submission."""
@@ -206,7 +209,7 @@ class Feedback:
     problem_root: bytes
     reviewer: bytes
     reviewer_name: str | None
-    role: str  # "instructor" or "peer", from the reviewer's key
+    role: Role  # from the reviewer's key, never claimed
     verdict: str
     score: int | None
     comment: str
@@ -391,9 +394,14 @@ def has_submitted(store: Store, author: bytes, problem: bytes) -> bool:
 
 
 def list_feedback(
-    store: Store, instructor: bytes, *, submission: bytes | None = None
+    store: Store,
+    instructor: bytes,
+    *,
+    submission: bytes | None = None,
+    every_version: bool = False,
 ) -> list[Feedback]:
-    """The newest revision of each piece of feedback, oldest first.
+    """The newest revision of each piece of feedback (or, with ``every_version``, every
+    revision: the report shows how feedback changed), oldest first.
 
     Only feedback on a held submission (to a held problem) by someone other than the
     submission's author is listed; the rest waits for what it refers to, or never counts.
@@ -412,9 +420,11 @@ def list_feedback(
         .join_from(feedback, submissions, submissions.c.event_id == feedback.c.submission)
         .join(_linked_problem, _linked_problem.c.event_id == submissions.c.problem)
         .join(profiles, profiles.c.author == feedback.c.author, isouter=True)
-        .where(is_newest, feedback.c.author != submissions.c.author)
+        .where(feedback.c.author != submissions.c.author)
         .order_by(feedback.c.ts, feedback.c.author, feedback.c.seq)
     )
+    if not every_version:
+        query = query.where(is_newest)
     if submission is not None:
         query = query.where(feedback.c.submission == submission)
     with store.read() as conn:

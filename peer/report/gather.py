@@ -7,11 +7,8 @@ other curriculum query; feedback keeps every version, which the curriculum lists
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from peer.report.model import FeedbackVersion, Problem, Snapshot, Submission
-from storage.curriculum import list_problems, list_submissions, students
-from storage.schema import feedback, submissions
+from storage.curriculum import list_feedback, list_problems, list_submissions, students
 from storage.store import Store
 
 
@@ -44,31 +41,18 @@ def _every_version(
     store: Store, instructor: bytes, held: set[bytes]
 ) -> tuple[FeedbackVersion, ...]:
     """Every version of feedback on a held submission by someone other than its author."""
-    query = select(
-        feedback.c.event_id,
-        feedback.c.submission,
-        feedback.c.author,
-        feedback.c.verdict,
-        feedback.c.score,
-        feedback.c.comment,
-        feedback.c.ts,
-        feedback.c.supersedes,
-    ).join_from(feedback, submissions, submissions.c.event_id == feedback.c.submission)
-    query = query.where(feedback.c.author != submissions.c.author)
-    with store.read() as conn:
-        rows = list(conn.execute(query))
     return tuple(
         FeedbackVersion(
-            id=row.event_id,
-            submission_id=row.submission,
-            reviewer_id=row.author,
-            role="instructor" if row.author == instructor else "peer",
-            verdict=row.verdict,
-            score=row.score,
-            comment=row.comment,
-            ts=row.ts,
-            revision_of=row.supersedes,
+            id=f.id,
+            submission_id=f.submission_id,
+            reviewer_id=f.reviewer,
+            role=f.role,
+            verdict=f.verdict,
+            score=f.score,
+            comment=f.comment,
+            ts=f.ts,
+            revision_of=f.revision_of,
         )
-        for row in rows
-        if row.submission in held
+        for f in list_feedback(store, instructor, every_version=True)
+        if f.submission_id in held
     )
