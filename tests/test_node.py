@@ -318,3 +318,28 @@ async def test_a_member_sending_a_bad_event_loses_its_connection_not_the_node(
                 assert us.node.mesh.sessions == {}
                 assert await us.store.heads() == {us.peer_id: 1, rogue.peer_id: 1}, attempt
             assert us.store.store.event_by_id(evs[1].id) is None
+
+
+async def test_gossip_over_a_partial_mesh_reaches_everyone(tmp_path: Path) -> None:
+    """Six peers that may each keep only two connections still all converge: events are
+    forwarded hop by hop along a chain of static peers."""
+    dirs = make_class(tmp_path, students=5).all
+    ports = [free_tcp_port() for _ in dirs]
+    configs = [
+        config(
+            port=ports[i],
+            max_connections=2,
+            static_peers=(("127.0.0.1", ports[i + 1]),) if i + 1 < len(dirs) else (),
+        )
+        for i in range(len(dirs))
+    ]
+    with trio.fail_after(TIMEOUT):
+        async with running(dirs, configs) as nodes:
+            for n in nodes:
+                await n.store.append(
+                    n.node.membership.signing_key, "chat", {"room": "general", "text": "hi"}
+                )
+            await wait_for(lambda: _converged_with(nodes, len(nodes) * 2))
+            assert all(len(n.node.mesh.sessions) <= 2 for n in nodes)
+            # The two ends of the chain never talked directly.
+            assert nodes[-1].peer_id not in nodes[0].node.mesh.sessions
