@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from peer.identity import (
     save_membership,
     short_id,
 )
-from peer.kinds import validate_body
+from peer.kinds import check_room, validate_body
 from peer.node import DEFAULT_DISCOVERY_ADDR, DEFAULT_DISCOVERY_PORT, Node, NodeConfig
 from peer.output import iso_from_ms, print_json, print_table
 from storage import Store
@@ -157,13 +159,30 @@ def _env_or(value: Any, env: str, parse: Any, default: Any) -> Any:
         raise UsageError(f"{env}: {exc}") from None
 
 
+@contextlib.contextmanager
+def _only_peer_running(data_dir: Path) -> Iterator[None]:
+    """Hold the data dir's run lock: two peers on one log would fight over it. The OS drops
+    the lock when the process ends, however it ends (kill -9 included)."""
+    try:
+        import fcntl
+    except ImportError:  # not on this platform: no lock, the pid in the store still shows
+        yield
+        return
+    with (data_dir / "run.lock").open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(f"a peer is already running on {data_dir}") from None
+        yield
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    membership, store = open_peer(args.data_dir)
-    for path in loose_permissions(args.data_dir):
-        print(
-            f"peerclass: warning: {path} is readable by other users; chmod go-rwx it",
-            file=sys.stderr,
-        )
+    membership = load_membership(args.data_dir)  # a clear error for a dir never initialised
+    with _only_peer_running(args.data_dir):
+        return _run(args, membership)
+
+
+def _run(args: argparse.Namespace, membership: Membership) -> int:
     config = NodeConfig(
         bind=args.bind,
         port=args.port,
@@ -176,12 +195,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         ),
         static_peers=tuple(args.peer),
         interactive=sys.stdin.isatty(),
-        room=args.room,
+        room=check_room(args.room),
     )
+    for path in loose_permissions(args.data_dir):
+        print(
+            f"peerclass: warning: {path} is readable by other users; chmod go-rwx it",
+            file=sys.stderr,
+        )
 
     def announce(line: str) -> None:
         print(line, flush=True)
 
+    store = Store.open(args.data_dir)
     store.set_running(os.getpid())
     try:
         node = Node(config, membership, AsyncStore(store), announce)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from peer.cluster import PeerProcess, free_udp_port, heads, wait_converged, wait_until
-from tests.helpers import ClassDirs, make_class, pc_ok
+from tests.helpers import ClassDirs, make_class, pc, pc_ok
 
 
 @pytest.fixture
@@ -180,3 +180,16 @@ def test_lines_typed_in_a_terminal_are_sent_as_chat(klass: ClassDirs) -> None:
         assert process.wait(15) == 0
         os.close(controller)
         os.close(terminal)
+
+
+def test_a_second_peer_on_the_same_data_dir_is_refused(
+    klass: ClassDirs, running: list[PeerProcess]
+) -> None:
+    running[0].start()
+    second = pc(klass.instructor, "run", "--bind", "127.0.0.1", "--no-discovery")
+    assert second.code == 1
+    assert "a peer is already running on" in second.err
+    assert len(second.err.strip().splitlines()) == 1
+    running[0].kill()  # the lock goes with the process, however it ends
+    running[0].start()
+    assert running[0].port is not None
