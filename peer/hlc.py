@@ -28,11 +28,6 @@ def to_ms(ts: int) -> int:
     return ts >> LOGICAL_BITS
 
 
-def to_seconds(ts: int) -> float:
-    """HLC value as seconds since the epoch (for display and reports)."""
-    return to_ms(ts) / 1000.0
-
-
 def drift_limit(now_ms: int | None = None) -> int:
     """HLC values above this are too far in the future to advance our clock."""
     return from_ms((wall_ms() if now_ms is None else now_ms) + MAX_DRIFT_MS)

@@ -33,10 +33,6 @@ def register_kind(kind: str, validator: BodyValidator) -> None:
     _VALIDATORS[kind] = validator
 
 
-def known_kinds() -> frozenset[str]:
-    return frozenset(_VALIDATORS)
-
-
 def validate_body(kind: str, body: Body) -> None:
     """Raise ValidationError if ``kind`` is unknown or ``body`` breaks its schema."""
     validator = _VALIDATORS.get(kind)
