@@ -65,7 +65,10 @@ class AsyncStore:
             await trio.sleep(POLL_INTERVAL)
 
     async def ingest(self, raws: Sequence[bytes]) -> IngestResult:
-        return await self._write(self.store.ingest, raws)
+        result = await trio.to_thread.run_sync(self.store.ingest, raws, limiter=self._writer)
+        if result.stored:  # a batch of duplicates changes nothing worth a look
+            await self.refresh()
+        return result
 
     async def append(
         self, key: nacl.signing.SigningKey, kind: str, body: Mapping[str, Any]
