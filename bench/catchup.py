@@ -19,8 +19,8 @@ from pathlib import Path
 
 import nacl.signing
 
-from peer.cluster import PeerProcess, cli, cli_json, free_udp_port, wait_until
-from peer.events import make_event
+from peer.log import make_event
+from peer.testing import PeerProcess, cli, cli_json, free_udp_port, wait_until
 from storage import Store
 
 TEXT = "x" * 150  # with the envelope, about 250-byte events

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import nacl.signing
 
-from peer.events import Event, make_event
+from peer.log import Event, make_event
 from storage import Store
-from storage import store as store_module
+from storage import _store as store_module
 
 BATCH = 1000
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import attrs
 import nacl.signing
 
-from peer.codec import pack, unpack
 from peer.errors import UsageError, ValidationError
+from peer.log import pack, unpack
 
 IDENTITY_FILE = "identity.key"
 CLASS_FILE = "class.json"

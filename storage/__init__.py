@@ -1,5 +1,16 @@
-"""Per-peer SQLite store: the event logs, the tables derived from them, and known peers."""
+"""Per-peer SQLite store: the event logs, the tables derived from them, and known peers.
 
-from storage.store import EventRef, IngestResult, Store, StoredEvent
+The write side is :class:`Store` (open, migrate, append) with the receive path
+(``_ingest``) and the projections (``storage.projections``); the read side is
+``storage.queries``. ``AsyncStore`` is the Trio face of a store for the running peer.
+This package depends on ``peer.log`` and ``peer.errors`` only.
+"""
 
-__all__ = ["EventRef", "IngestResult", "Store", "StoredEvent"]
+from storage._async import AsyncStore as AsyncStore
+from storage._async import StoreWatch as StoreWatch
+from storage._ingest import IngestResult as IngestResult
+from storage._store import EventRef as EventRef
+from storage._store import PeerRecord as PeerRecord
+from storage._store import Store as Store
+from storage._store import StoredEvent as StoredEvent
+from storage._store import latest_revision as latest_revision

@@ -10,8 +10,8 @@ import msgpack
 import nacl.signing
 import trio
 
-from peer import hlc
-from peer.events import SIGNATURE_SIZE, Event, make_event
+from peer.log import hlc
+from peer.log._events import SIGNATURE_SIZE, Event, make_event
 from storage import Store
 
 #: A fixed, plausible HLC base so that in-memory chains are reproducible.
@@ -58,7 +58,7 @@ def raws(events: Iterable[Event]) -> list[bytes]:
 
 def sign_fields(key: nacl.signing.SigningKey, fields: Any, *, canonical: bool = True) -> bytes:
     """Encode ``fields`` (canonically, or exactly as given) and sign them: bypasses validation."""
-    from peer.codec import pack
+    from peer.log._codec import pack
 
     signed = pack(fields) if canonical else msgpack.packb(fields, use_bin_type=True)
     return bytes(signed + key.sign(signed).signature)

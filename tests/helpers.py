@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from peer.cli import main
+from peer.cli._main import main
 
 
 @attrs.frozen

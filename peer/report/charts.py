@@ -11,7 +11,7 @@ import statistics
 
 import attrs
 
-from peer import hlc
+from peer.log import hlc
 from peer.report.model import ProblemHistory, Report, Role
 from peer.report.svg_charts import Series, score_chart, timeline_chart
 

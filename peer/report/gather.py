@@ -8,8 +8,8 @@ other curriculum query; feedback keeps every version, which the curriculum lists
 from __future__ import annotations
 
 from peer.report.model import FeedbackVersion, Problem, Snapshot, Submission
-from storage.curriculum import list_feedback, list_problems, list_submissions, students
-from storage.store import Store
+from storage import Store
+from storage.queries._curriculum import list_feedback, list_problems, list_submissions, students
 
 
 def gather(store: Store, instructor: bytes) -> Snapshot:

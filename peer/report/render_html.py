@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from html import escape
 
-from peer import hlc
+from peer.log import hlc
 from peer.report.charts import Chart, feedback_chart, score_charts
 from peer.report.html_style import CSS
 from peer.report.model import (

@@ -13,8 +13,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from peer import hlc
-from peer.acceptance import Verdict, accepted_attempt
+from peer.log import hlc
 from peer.report.model import (
     Attempt,
     FeedbackVersion,
@@ -33,6 +32,7 @@ from peer.report.model import (
     Thread,
     Version,
 )
+from storage.queries._acceptance import Verdict, accepted_attempt
 
 #: Resolves a peer id to a person with the name their latest profile gives.
 _PersonOf = Callable[[bytes], Person]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peer.output import iso_from_ts
+from peer.log.hlc import iso_from_ts
 from peer.report.model import Report, Status
 
 STATUS_LABELS: dict[Status, str] = {

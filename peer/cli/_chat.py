@@ -1,0 +1,103 @@
+"""``peerclass chat send`` and ``chat log``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from nacl.signing import SigningKey
+
+from peer.cli._core import open_peer, resolve_peer
+from peer.cli._output import iso_from_ts, print_json
+from peer.errors import UsageError, ValidationError
+from peer.log import MAX_CHAT_TEXT, check_room, seal, unseal
+from storage.queries._chat import ChatMessage, chat_log
+
+
+def add_commands(sub: Any) -> None:
+    chat = sub.add_parser("chat", help="send and read chat")
+    chat_sub = chat.add_subparsers(dest="chat_command", required=True, parser_class=type(chat))
+    send = chat_sub.add_parser("send", help="send a chat message")
+    send.add_argument("--room", default="general")
+    send.add_argument(
+        "--to",
+        metavar="PEER_ID_OR_NAME",
+        help="a private message: sealed so only that peer (and you) can read it",
+    )
+    send.add_argument("text", help="the message")
+    send.set_defaults(handler=cmd_send)
+    log = chat_sub.add_parser("log", help="show the chat history")
+    log.add_argument("--room", default=None, help="only this room (default: all rooms)")
+    log.add_argument("--json", action="store_true")
+    log.set_defaults(handler=cmd_log)
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    membership, store = open_peer(args.data_dir)
+    try:
+        body: dict[str, Any] = {"room": check_room(args.room)}
+        if not args.text.strip():
+            raise UsageError("chat text is empty")
+        if len(args.text) > MAX_CHAT_TEXT:
+            raise UsageError(f"chat text is {len(args.text)} characters; limit {MAX_CHAT_TEXT}")
+        if args.to is None:
+            body["text"] = args.text
+        else:
+            recipient = resolve_peer(store, args.to)
+            if recipient == membership.peer_id:
+                raise UsageError("--to names yourself; private messages are for someone else")
+            body.update(to=recipient, sealed=seal(membership.signing_key, recipient, args.text))
+        try:
+            event = store.append(membership.signing_key, "chat", body)
+        except ValidationError as exc:
+            raise UsageError(str(exc)) from None
+    finally:
+        store.close()
+    print(event.id.hex())
+    return 0
+
+
+def readable(messages: list[ChatMessage], reader: SigningKey) -> list[tuple[ChatMessage, str]]:
+    """The messages ``reader`` may see, with their text: every public one, and the private
+    ones it sent or received (others' private messages are left out entirely)."""
+    shown = []
+    for m in messages:
+        if m.recipient is None:
+            shown.append((m, m.text))
+        elif m.sealed is not None:
+            text = unseal(reader, m.author, m.recipient, m.sealed)
+            if text is not None:
+                shown.append((m, text))
+    return shown
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    membership, store = open_peer(args.data_dir)
+    try:
+        room = None if args.room is None else check_room(args.room)
+        messages = readable(chat_log(store, room), membership.signing_key)
+        names = store.names()
+    finally:
+        store.close()
+    if args.json:
+        rows = []
+        for m, text in messages:
+            row = {
+                "id": m.id.hex(),
+                "author": m.author.hex(),
+                "author_name": m.author_name,
+                "room": m.room,
+                "text": text,
+                "ts": iso_from_ts(m.ts),
+                "seq": m.seq,
+            }
+            if m.recipient is not None:
+                row["to"] = m.recipient.hex()
+            rows.append(row)
+        print_json(rows)
+        return 0
+    for m, text in messages:
+        when = (iso_from_ts(m.ts) or "")[:19].replace("T", " ")
+        to = "" if m.recipient is None else f" -> {names.get(m.recipient, '?')} (private)"
+        print(f"{when} [{m.room}] {m.author_name or '?'} ({m.author.hex()[:8]}){to}: {text}")
+    return 0

@@ -1,0 +1,163 @@
+"""What a person running ``peerclass run`` sees and types: arriving chat and curriculum news,
+lines sent as chat."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Mapping, Sequence
+
+import attrs
+import trio
+
+from peer.errors import PeerclassError
+from peer.identity import Membership, short_id
+from peer.log import Event, check_room, decode_event, unseal
+from storage import AsyncStore, Store
+from storage.queries._curriculum import has_submitted, newest_revision, submission_ref
+
+log = logging.getLogger("peerclass.console")
+
+
+@attrs.frozen
+class Seen:
+    """What an announcer may consult. Announcers run in a worker thread, so they may query
+    the (blocking) store, e.g. to tell whether a review is of one of our submissions."""
+
+    me: Membership
+    store: Store
+    names: Mapping[bytes, str]
+
+    def name_of(self, author: bytes) -> str:
+        return f"{self.names.get(author, '?')} ({short_id(author)})"
+
+
+Announcer = Callable[[Event, Seen], str | None]
+
+
+def _announce_chat(event: Event, seen: Seen) -> str | None:
+    me = seen.me
+    if event.author == me.peer_id:
+        return None
+    body = event.body
+    if "to" in body:
+        if body["to"] != me.peer_id:
+            return None  # someone else's private message: not even its existence is shown
+        text = unseal(me.signing_key, event.author, body["to"], body["sealed"])
+        return None if text is None else f"[private] {seen.name_of(event.author)}: {text}"
+    return f"[{body['room']}] {seen.name_of(event.author)}: {body['text']}"
+
+
+def _announce_problem(event: Event, seen: Seen) -> str | None:
+    if event.author == seen.me.peer_id:
+        return None
+    what = "official" if event.author == seen.me.klass.instructor else "practice"
+    news = "revised" if event.body.get("supersedes") else "new"
+    return (
+        f"[curriculum] {news} {what} problem {event.body['title']!r} by "
+        f"{seen.name_of(event.author)}: peerclass problem show {short_id(event.id)}"
+    )
+
+
+def _problem_title(seen: Seen, problem: bytes) -> str:
+    found = newest_revision(seen.store, problem, seen.me.klass.instructor)
+    return "a problem not yet here" if found is None else repr(found.title)
+
+
+def _announce_submission(event: Event, seen: Seen) -> str | None:
+    """Someone else's attempt at a problem we have submitted to too."""
+    me, problem = seen.me.peer_id, event.body["problem"]
+    if event.author == me or not has_submitted(seen.store, me, problem):
+        return None
+    return (
+        f"[curriculum] {seen.name_of(event.author)} submitted attempt {event.body['attempt']} "
+        f"at {_problem_title(seen, problem)}: {short_id(event.id)}"
+    )
+
+
+def _announce_feedback(event: Event, seen: Seen) -> str | None:
+    """Feedback on one of our submissions."""
+    me = seen.me.peer_id
+    reviewed = submission_ref(seen.store, event.body["submission"])
+    if event.author == me or reviewed is None or reviewed.author != me:
+        return None
+    role = "instructor" if event.author == seen.me.klass.instructor else "peer"
+    score = event.body.get("score")
+    return (
+        f"[curriculum] {seen.name_of(event.author)} ({role}) on your attempt "
+        f"{reviewed.attempt} at {_problem_title(seen, reviewed.problem)}: "
+        f"{event.body['verdict']}{'' if score is None else f' ({score}/100)'}"
+        f"{' (revised)' if event.body.get('supersedes') else ''}"
+    )
+
+
+#: The kinds worth a line on the terminal, and how each is told.
+_ANNOUNCERS: dict[str, Announcer] = {
+    "chat": _announce_chat,
+    "problem": _announce_problem,
+    "submission": _announce_submission,
+    "feedback": _announce_feedback,
+}
+
+
+def announcements(store: Store, me: Membership, raws: Sequence[bytes]) -> list[str]:
+    """The lines to print for newly stored events (blocking: call it in a worker thread)."""
+    seen = Seen(me, store, store.names())
+    lines = []
+    for raw in raws:
+        event = decode_event(raw)
+        line = _ANNOUNCERS[event.kind](event, seen)
+        if line is not None:
+            lines.append(line)
+    return lines
+
+
+#: A batch with more chat than this is a catch-up: summarise instead of scrolling it all past.
+MAX_CHAT_LINES = 10
+
+
+async def follow_events(
+    store: AsyncStore, membership: Membership, announce: Callable[[str], None]
+) -> None:
+    """Print a line for each newly stored event worth telling the user about."""
+    cursor = store.watch.max_local_id
+    while True:
+        await store.watch.wait_beyond(cursor)
+        batch = await store.refs_after(cursor, 1000)
+        if not batch:
+            continue
+        cursor = batch[-1].local_id
+        chat = [r for r in batch if r.kind == "chat" and r.author != membership.peer_id]
+        if len(chat) > MAX_CHAT_LINES:
+            announce(
+                f"({len(chat)} messages arrived while catching up; 'peerclass chat log' "
+                "shows them all; the latest follow)"
+            )
+            skip = {r.local_id for r in chat[:-3]}
+            batch = [r for r in batch if r.local_id not in skip]
+        batch = [r for r in batch if r.kind in _ANNOUNCERS]
+        if not batch:
+            continue
+        raws = await store.raws([r.local_id for r in batch])
+        for line in await trio.to_thread.run_sync(announcements, store.store, membership, raws):
+            announce(line)
+
+
+async def read_terminal(store: AsyncStore, membership: Membership, room: str) -> None:
+    """Send each typed line as chat; ``/room NAME`` switches rooms."""
+    print(f"type a message and press Enter to send it to #{room}; /room NAME switches rooms")
+    while True:
+        line = await trio.to_thread.run_sync(sys.stdin.readline, abandon_on_cancel=True)
+        if not line:
+            return  # end of input: keep running, stop reading
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            if text.startswith("/room "):
+                room = check_room(text.removeprefix("/room ").strip())
+                print(f"now in #{room}")
+                continue
+            await store.append(membership.signing_key, "chat", {"room": room, "text": text})
+        except PeerclassError as exc:
+            print(f"not sent: {exc}")

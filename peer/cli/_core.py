@@ -1,0 +1,315 @@
+"""Commands that set up and run a peer: init, invite, run, peers, status, demo."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from peer.cli._args import ENV_DISCOVERY_ADDR, ENV_DISCOVERY_PORT, host_port, ipv4, tcp_port
+from peer.cli._console import follow_events, read_terminal
+from peer.cli._output import iso_from_ms, print_json, print_table
+from peer.errors import UsageError, ValidationError
+from peer.identity import (
+    ClassInfo,
+    Membership,
+    has_identity,
+    load_membership,
+    loose_permissions,
+    new_signing_key,
+    save_membership,
+    short_id,
+)
+from peer.log import check_room, validate_body
+from peer.net import DEFAULT_DISCOVERY_ADDR, DEFAULT_DISCOVERY_PORT, Node, NodeConfig
+from storage import AsyncStore, Store
+
+
+def open_peer(data_dir: Path) -> tuple[Membership, Store]:
+    """The identity and store of an initialised data dir."""
+    membership = load_membership(data_dir)
+    return membership, Store.open(data_dir)
+
+
+def resolve_peer(store: Store, text: str) -> bytes:
+    """A peer named ``text`` (any case) or whose id starts with it; an error if not exactly one."""
+    names = store.names()
+    known = set(names) | set(store.heads())
+    wanted = text.strip().casefold()
+    matches = {a for a in known if (names.get(a) or "").casefold() == wanted}
+    if len(wanted) >= 4 and all(c in "0123456789abcdef" for c in wanted):
+        matches |= {a for a in known if a.hex().startswith(wanted)}
+    if not matches:
+        raise UsageError(f"no peer is named {text!r} or has an id starting with it")
+    if len(matches) > 1:
+        raise UsageError(f"{text!r} matches {len(matches)} peers: give more of the id")
+    return matches.pop()
+
+
+def add_commands(sub: Any) -> None:
+
+    init = sub.add_parser("init", help="create this peer's identity and join or create a class")
+    init.add_argument("--name", required=True, help="your name as classmates will see it")
+    init.add_argument("--role", choices=["instructor", "student"], default=None)
+    init.add_argument("--class", dest="class_name", help="create a class with this name")
+    init.add_argument("--invite", help="join the class of this invite string")
+    init.add_argument("--json", action="store_true")
+    init.set_defaults(handler=cmd_init)
+
+    invite = sub.add_parser("invite", help="print the class's invite string")
+    invite.set_defaults(handler=cmd_invite)
+
+    run = sub.add_parser("run", help="run the peer until Ctrl-C or SIGTERM")
+    run.add_argument("--bind", default="0.0.0.0", help="address to listen on")
+    run.add_argument("--port", type=tcp_port, default=0, help="TCP port (0: any free port)")
+    run.add_argument("--discovery-addr", type=ipv4, default=None, help="broadcast address")
+    run.add_argument("--discovery-port", type=tcp_port, default=None, help="UDP beacon port")
+    run.add_argument("--no-discovery", action="store_true", help="only dial --peer addresses")
+    run.add_argument(
+        "--peer",
+        type=host_port,
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="a peer to connect to directly (repeatable)",
+    )
+    run.add_argument("--room", default="general", help="room for lines typed in the terminal")
+    run.set_defaults(handler=cmd_run, env_addr=ENV_DISCOVERY_ADDR, env_port=ENV_DISCOVERY_PORT)
+    run.set_defaults(parse_ipv4=ipv4, parse_port=tcp_port)
+
+    peers = sub.add_parser("peers", help="list known peers")
+    peers.add_argument("--json", action="store_true")
+    peers.set_defaults(handler=cmd_peers)
+
+    status = sub.add_parser("status", help="this peer's identity, class and logs")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=cmd_status)
+
+    demo = sub.add_parser("demo", help="run a short class of several peers on loopback")
+    demo.add_argument("--peers", type=int, default=3, help="how many peers (3 to 8)")
+    demo.set_defaults(handler=cmd_demo)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    data_dir: Path = args.data_dir
+    if has_identity(data_dir):
+        raise UsageError(f"{data_dir} already has an identity; nothing was changed")
+    if args.invite and args.class_name:
+        raise UsageError("give either --class (to create a class) or --invite (to join one)")
+    key = new_signing_key()
+    if args.invite:
+        if args.role == "instructor":
+            raise UsageError("joining with an invite makes you a student; omit --role")
+        klass, role = ClassInfo.from_invite(args.invite), "student"
+    elif args.class_name:
+        if args.role != "instructor":
+            raise UsageError("creating a class needs --role instructor")
+        if not args.class_name.strip() or len(args.class_name) > 100:
+            raise UsageError("--class must be a name of 1 to 100 characters")
+        klass, role = ClassInfo.create(args.class_name.strip(), bytes(key.verify_key)), "instructor"
+    else:
+        raise UsageError("give --class NAME --role instructor, or --invite INVITE")
+    profile = {"name": args.name.strip(), "role": role}
+    try:
+        validate_body("profile", profile)
+    except ValidationError as exc:
+        raise UsageError(f"--name: {exc}") from None
+    membership = Membership(key, klass)
+    save_membership(data_dir, membership)
+    store = Store.open(data_dir)
+    try:
+        store.append(key, "profile", profile)
+    finally:
+        store.close()
+    result = {
+        "peer_id": membership.peer_id.hex(),
+        "class_id": klass.class_id.hex(),
+        "invite": klass.invite(),
+    }
+    if args.json:
+        print_json(result)
+    else:
+        what = "created class" if role == "instructor" else "joined class"
+        print(f"{what} {klass.name!r} as {profile['name']} ({role}), peer id {result['peer_id']}")
+        if role == "instructor":
+            print(f"invite for students: {result['invite']}")
+    return 0
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    print(load_membership(args.data_dir).klass.invite())
+    return 0
+
+
+def _env_or(value: Any, env: str, parse: Any, default: Any) -> Any:
+    if value is not None:
+        return value
+    text = os.environ.get(env)
+    if not text:
+        return default
+    try:
+        return parse(text)
+    except Exception as exc:  # argparse.ArgumentTypeError or ValueError
+        raise UsageError(f"{env}: {exc}") from None
+
+
+@contextlib.contextmanager
+def _only_peer_running(data_dir: Path) -> Iterator[None]:
+    """Hold the data dir's run lock: two peers on one log would fight over it. The OS drops
+    the lock when the process ends, however it ends (kill -9 included)."""
+    try:
+        import fcntl
+    except ImportError:  # not on this platform: no lock, the pid in the store still shows
+        yield
+        return
+    with (data_dir / "run.lock").open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(f"a peer is already running on {data_dir}") from None
+        yield
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    membership = load_membership(args.data_dir)  # a clear error for a dir never initialised
+    with _only_peer_running(args.data_dir):
+        return _run(args, membership)
+
+
+def _run(args: argparse.Namespace, membership: Membership) -> int:
+    config = NodeConfig(
+        bind=args.bind,
+        port=args.port,
+        discovery=not args.no_discovery,
+        discovery_addr=_env_or(
+            args.discovery_addr, args.env_addr, args.parse_ipv4, DEFAULT_DISCOVERY_ADDR
+        ),
+        discovery_port=_env_or(
+            args.discovery_port, args.env_port, args.parse_port, DEFAULT_DISCOVERY_PORT
+        ),
+        static_peers=tuple(args.peer),
+    )
+    room = check_room(args.room)
+    for path in loose_permissions(args.data_dir):
+        print(
+            f"peerclass: warning: {path} is readable by other users; chmod go-rwx it",
+            file=sys.stderr,
+        )
+
+    def announce(line: str) -> None:
+        print(line, flush=True)
+
+    store = Store.open(args.data_dir)
+    store.set_running(os.getpid())
+    try:
+        async_store = AsyncStore(store)
+        node = Node(config, membership, async_store, announce)
+        ui = [functools.partial(follow_events, async_store, membership, announce)]
+        if sys.stdin.isatty():
+            ui.append(functools.partial(read_terminal, async_store, membership, room))
+        trio.run(node.run, ui)
+    except OSError as exc:
+        raise UsageError(f"cannot run the peer: {exc}") from None
+    finally:
+        store.set_running(None)
+        store.close()
+    return 0
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def cmd_peers(args: argparse.Namespace) -> int:
+    membership, store = open_peer(args.data_dir)
+    try:
+        running = _pid_alive(store.running_pid())
+        records = [r for r in store.peer_records() if r.id != membership.peer_id]
+        forked = store.forked_authors()
+    finally:
+        store.close()
+    rows: list[dict[str, Any]] = [
+        {
+            "peer_id": r.id.hex(),
+            "name": r.name,
+            "address": r.address,
+            "last_seen": iso_from_ms(r.last_seen),
+            "connected": running and r.connected,
+            "forked": r.id in forked,
+        }
+        for r in sorted(records, key=lambda r: (r.name or "", r.id))
+    ]
+    if args.json:
+        print_json(rows)
+    elif not rows:
+        print("no peers known yet")
+    else:
+        print_table(
+            ["PEER", "NAME", "ADDRESS", "LAST SEEN", "STATE"],
+            [
+                [
+                    row["peer_id"][:8],
+                    row["name"] or "?",
+                    row["address"] or "-",
+                    row["last_seen"] or "-",
+                    ("FORKED " if row["forked"] else "")
+                    + ("connected" if row["connected"] else "-"),
+                ]
+                for row in rows
+            ],
+        )
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    membership, store = open_peer(args.data_dir)
+    try:
+        names = store.names()
+        heads = store.heads()
+        status: dict[str, Any] = {
+            "peer_id": membership.peer_id.hex(),
+            "name": names.get(membership.peer_id),
+            "role": "instructor" if membership.is_instructor else "student",
+            "class_id": membership.klass.class_id.hex(),
+            "class_name": membership.klass.name,
+            "events": store.event_count(),
+            "heads": {author.hex(): seq for author, seq in sorted(heads.items())},
+            "forks": store.fork_count(),
+            "forked_authors": sorted(a.hex() for a in store.forked_authors()),
+            "running": _pid_alive(store.running_pid()),
+        }
+    finally:
+        store.close()
+    if args.json:
+        print_json(status)
+        return 0
+    print(f"{status['name']} ({status['role']}), peer {short_id(membership.peer_id)}")
+    print(f"class {membership.klass.name!r} ({status['class_id'][:8]})")
+    print(f"{status['events']} events from {len(heads)} authors, {status['forks']} forks recorded")
+    print("peer is running" if status["running"] else "peer is not running")
+    for author in status["forked_authors"]:
+        print(f"warning: {names.get(bytes.fromhex(author), '?')} ({author[:8]}) forked their log")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from peer.cli._demo import run_demo
+
+    if not 3 <= args.peers <= 8:
+        raise UsageError("--peers must be between 3 and 8")
+    return run_demo(args.peers)

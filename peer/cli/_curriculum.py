@@ -1,0 +1,555 @@
+"""The curriculum commands: ``problem``, ``submit``, ``submissions``, ``submission show``,
+``feedback`` and ``progress``.
+
+They work on the data dir whether or not the peer runs. Everything a command would author is
+checked first, so a refusal is one line on stderr, a non-zero exit, and nothing stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from peer.cli._core import open_peer, resolve_peer
+from peer.cli._output import iso_from_ms, iso_from_ts, parse_iso_ms, print_json, print_table
+from peer.cli._selfcheck import run_checks
+from peer.errors import UsageError, ValidationError
+from peer.identity import Membership, short_id
+from peer.log import MAX_SOLUTION_BYTES, VERDICTS, Example, check_tag
+from storage import Store
+from storage.queries._curriculum import (
+    Feedback,
+    Problem,
+    Progress,
+    Submission,
+    get_problem,
+    get_submission,
+    list_feedback,
+    list_problems,
+    list_submissions,
+    newest_revision,
+    next_attempt,
+    progress,
+    students,
+    submission_ref,
+)
+
+Handler = Callable[[argparse.Namespace, Membership, Store], int]
+
+
+def add_commands(sub: Any) -> None:
+    """Register this module's subcommands on the top-level parser."""
+    _add_problem(sub)
+    submit = sub.add_parser("submit", help="submit a solution (self-checked against examples)")
+    submit.add_argument("problem", metavar="PROBLEM_ID")
+    submit.add_argument("file", type=Path, metavar="FILE")
+    submit.add_argument("--language", default="python")
+    submit.set_defaults(handler=_with_peer(cmd_submit))
+    listing = sub.add_parser("submissions", help="list submissions")
+    listing.add_argument("--problem", metavar="PROBLEM_ID")
+    listing.add_argument("--author", metavar="PEER_ID_OR_NAME")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_with_peer(cmd_submissions))
+    one = sub.add_parser("submission", help="look at one submission")
+    one_sub = one.add_subparsers(dest="submission_command", required=True, parser_class=type(one))
+    show = one_sub.add_parser("show", help="a submission's solution, self-check and feedback")
+    show.add_argument("submission", metavar="SUBMISSION_ID")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=_with_peer(cmd_submission_show))
+    _add_feedback(sub)
+    prog = sub.add_parser("progress", help="your progress (the instructor: the whole class)")
+    prog.add_argument("--json", action="store_true")
+    prog.set_defaults(handler=_with_peer(cmd_progress))
+
+
+def _add_problem(sub: Any) -> None:
+    problem = sub.add_parser("problem", help="publish and read problems")
+    problem_sub = problem.add_subparsers(
+        dest="problem_command", required=True, parser_class=type(problem)
+    )
+    publish = problem_sub.add_parser("publish", help="publish a problem (or a revision)")
+    publish.add_argument("--title", required=True)
+    publish.add_argument("--statement-file", type=Path, required=True, metavar="FILE")
+    publish.add_argument(
+        "--example",
+        nargs=2,
+        action="append",
+        default=[],
+        type=Path,
+        metavar=("INPUT_FILE", "OUTPUT_FILE"),
+        help="an example's input and expected output (repeatable)",
+    )
+    publish.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
+    publish.add_argument("--due", help="due time, ISO 8601 (UTC unless it names a zone)")
+    publish.add_argument("--supersedes", metavar="PROBLEM_ID", help="revise your own problem")
+    publish.set_defaults(handler=_with_peer(cmd_problem_publish))
+    listing = problem_sub.add_parser("list", help="list problems (newest revisions)")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_with_peer(cmd_problem_list))
+    show = problem_sub.add_parser("show", help="a problem's statement and examples")
+    show.add_argument("problem", metavar="PROBLEM_ID")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=_with_peer(cmd_problem_show))
+
+
+def _score(text: str) -> int:
+    try:
+        score = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"score {text!r} is not a whole number") from None
+    if not 0 <= score <= 100:
+        raise argparse.ArgumentTypeError(f"score {score} is outside 0-100")
+    return score
+
+
+def _add_feedback(sub: Any) -> None:
+    fb = sub.add_parser("feedback", help="give and read feedback on submissions")
+    fb_sub = fb.add_subparsers(dest="feedback_command", required=True, parser_class=type(fb))
+    give = fb_sub.add_parser("give", help="give feedback on someone else's submission")
+    give.add_argument("submission", metavar="SUBMISSION_ID")
+    give.add_argument("--verdict", required=True, choices=VERDICTS)
+    give.add_argument("--score", type=_score, help="a score from 0 to 100")
+    give.add_argument("--comment", required=True, help="the feedback (Markdown)")
+    give.add_argument("--supersedes", metavar="FEEDBACK_ID", help="revise your own feedback")
+    give.set_defaults(handler=_with_peer(cmd_feedback_give))
+    listing = fb_sub.add_parser("list", help="list feedback (newest revisions)")
+    listing.add_argument("--submission", metavar="SUBMISSION_ID")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_with_peer(cmd_feedback_list))
+
+
+def _with_peer(handler: Handler) -> Callable[[argparse.Namespace], int]:
+    """Open the data dir around ``handler`` and close it after, whatever happens."""
+
+    def run(args: argparse.Namespace) -> int:
+        membership, store = open_peer(args.data_dir)
+        try:
+            return handler(args, membership, store)
+        finally:
+            store.close()
+
+    return run
+
+
+# ---- reading input --------------------------------------------------------------------------
+
+
+def _read_text(path: Path, what: str, *, max_bytes: int | None = None) -> str:
+    """A UTF-8 text file with its line endings made ``\\n``, or a one-line UsageError."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if max_bytes is not None and len(data) > max_bytes:
+        raise UsageError(f"{what} {path} is {len(data)} bytes; the limit is {max_bytes} (64 KiB)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{what} {path} is not UTF-8 text") from None
+    return text.replace("\r\n", "\n")
+
+
+def _parse_due(text: str) -> int:
+    return parse_iso_ms(text, "--due")
+
+
+def _own_event(store: Store, prefix: str, kind: str, me: bytes) -> bytes:
+    """Resolve an id that must name one of this peer's own events of ``kind``."""
+    event_id = store.resolve_prefix(prefix, kind=kind)
+    event = store.event_by_id(event_id)
+    if event is None or event.author != me:
+        raise UsageError(f"--supersedes {prefix}: that {kind} is not yours; revise only your own")
+    return event_id
+
+
+@contextmanager
+def _authoring() -> Iterator[None]:
+    """A body the store refuses is the user's input error: one line, nothing stored."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _problem_thread(store: Store, prefix: str, instructor: bytes) -> Problem:
+    """The newest revision of the problem an id prefix names (any revision of it will do)."""
+    found = newest_revision(store, store.resolve_prefix(prefix, kind="problem"), instructor)
+    if found is None:
+        raise UsageError(f"problem {prefix} is not in this peer's problem list")
+    return found
+
+
+# ---- problem ----------------------------------------------------------------------------------
+
+
+def cmd_problem_publish(args: argparse.Namespace, me: Membership, store: Store) -> int:
+    statement = _read_text(args.statement_file, "--statement-file")
+    examples = [
+        Example(_read_text(i, "example input"), _read_text(o, "example output"))
+        for i, o in args.example
+    ]
+    tags = list(dict.fromkeys(args.tag))
+    with _authoring():
+        for tag in tags:
+            check_tag(tag)
+    body: dict[str, Any] = {
+        "title": args.title.strip(),
+        "statement": statement,
+        "examples": [e.to_body() for e in examples],
+        "tags": tags,
+    }
+    if args.due is not None:
+        body["due"] = _parse_due(args.due)
+    if args.supersedes is not None:
+        body["supersedes"] = _own_event(store, args.supersedes, "problem", me.peer_id)
+    with _authoring():
+        event = store.append(me.signing_key, "problem", body)
+    print(event.id.hex())
+    return 0
+
+
+def problem_json(p: Problem) -> dict[str, Any]:
+    return {
+        "id": p.id.hex(),
+        "title": p.title,
+        "author": p.author.hex(),
+        "author_name": p.author_name,
+        "official": p.official,
+        "tags": list(p.tags),
+        "due": iso_from_ms(p.due),
+        "ts": iso_from_ts(p.ts),
+        "revision_of": p.revision_of.hex() if p.revision_of else None,
+        "examples": len(p.examples),
+    }
+
+
+def _who(author: bytes, name: str | None) -> str:
+    return f"{name or '?'} ({short_id(author)})"
+
+
+def cmd_problem_list(args: argparse.Namespace, me: Membership, store: Store) -> int:
+    found = list_problems(store, me.klass.instructor)
+    if args.json:
+        print_json([problem_json(p) for p in found])
+    elif not found:
+        print("no problems yet")
+    else:
+        print_table(
+            ["ID", "TITLE", "KIND", "AUTHOR", "EXAMPLES", "DUE"],
+            [
+                [
+                    p.id.hex()[:8],
+                    p.title + (" (revised)" if p.revision_of else ""),
+                    "official" if p.official else "practice",
+                    _who(p.author, p.author_name),
+                    str(len(p.examples)),
+                    (iso_from_ms(p.due) or "-")[:16].replace("T", " "),
+                ]
+                for p in found
+            ],
+        )
+    return 0
+
+
+def cmd_problem_show(args: argparse.Namespace, me: Membership, store: Store) -> int:
+    newest_id = _problem_thread(store, args.problem, me.klass.instructor).id
+    found = get_problem(
+        store, store.resolve_prefix(args.problem, kind="problem"), me.klass.instructor
+    )
+    if found is None:
+        raise UsageError(f"problem {args.problem} is not in this peer's problem list")
+    if args.json:
+        print_json(
+            problem_json(found)
+            | {
+                "statement": found.statement,
+                "examples": [{"input": e.input, "output": e.output} for e in found.examples],
+                "newest_revision": newest_id.hex(),
+            }
+        )
+        return 0
+    kind = "official" if found.official else "practice"
+    print(f"{found.title}  [{kind}, by {_who(found.author, found.author_name)}]")
+    print(f"id {found.id.hex()}")
+    if found.tags:
+        print(f"tags: {', '.join(found.tags)}")
+    if found.due is not None:
+        print(f"due: {iso_from_ms(found.due)}")
+    if newest_id != found.id:
+        print(f"superseded by a newer revision, {newest_id.hex()[:8]}")
+    print()
+    print(found.statement.rstrip())
+    for number, example in enumerate(found.examples, 1):
+        print(f"\n--- example {number}: input ---\n{example.input.rstrip()}")
+        print(f"--- example {number}: expected output ---\n{example.output.rstrip()}")
+    return 0
+
+
+# ---- submissions ------------------------------------------------------------------------------
+
+
+def cmd_submit(args: argparse.Namespace, me: Membership, store: Store) -> int:
+    problem = _problem_thread(store, args.problem, me.klass.instructor)
+    solution = _read_text(args.file, "solution", max_bytes=MAX_SOLUTION_BYTES)
+    language = args.language.strip().lower()
+    checks = run_checks(solution, problem.examples) if language == "python" else []
+    body = {
+        # Attempts count per problem thread, so a submission names the thread's first revision.
+        "problem": problem.root,
+        "attempt": next_attempt(store, me.peer_id, problem.root),
+        "language": language,
+        "solution": solution,
+        "checks": [c.to_body() for c in checks],
+    }
+    with _authoring():
+        event = store.append(me.signing_key, "submission", body)
+    passed = sum(c.passed for c in checks)
+    print(event.id.hex())
+    note = "" if language == "python" else " (only python solutions are run here)"
+    print(f"attempt {body['attempt']} at {problem.title!r}: passed {passed}/{len(checks)}{note}")
+    for number, check in enumerate(checks, 1):
+        if not check.passed:
+            print(f"  example {number} failed:")
+            for line in check.detail.splitlines():
+                print(f"    {line}")
+    return 0
+
+
+def submission_json(s: Submission) -> dict[str, Any]:
+    return {
+        "id": s.id.hex(),
+        "problem_id": s.problem_id.hex(),
+        "author": s.author.hex(),
+        "author_name": s.author_name,
+        "attempt": s.attempt,
+        "ts": iso_from_ts(s.ts),
+        "language": s.language,
+        "checks_passed": s.checks_passed,
+        "checks_total": s.checks_total,
+    }
+
+
+def cmd_submissions(args: argparse.Namespace, me: Membership, store: Store) -> int:
+    root = None
+    if args.problem is not None:
+        root = _problem_thread(store, args.problem, me.klass.instructor).root
+    author = None if args.author is None else resolve_peer(store, args.author)
+    found = list_submissions(store, problem_root=root, author=author)
+    if args.json:
+        print_json([submission_json(s) for s in found])
+    elif not found:
+        print("no submissions yet")
+    else:
+        print_table(
+            ["ID", "PROBLEM", "AUTHOR", "ATTEMPT", "SELF-CHECK", "WHEN"],
+            [
+                [
+                    s.id.hex()[:8],
+                    s.problem_title,
+                    _who(s.author, s.author_name),
+                    str(s.attempt),
+                    f"{s.checks_passed}/{s.checks_total}",
+                    (iso_from_ts(s.ts) or "")[:19].replace("T", " "),
+                ]
+                for s in found
+            ],
+        )
+    return 0
+
+
+def cmd_submission_show(args: argparse.Namespace, me: Membership, store: Store) -> int:
+    submission_id = store.resolve_prefix(args.submission, kind="submission")
+    detail = get_submission(store, submission_id)
+    if detail is None:
+        raise UsageError("that submission's problem has not arrived yet; try again later")
+    reviews = list_feedback(store, me.klass.instructor, submission=submission_id)
+    s = detail.submission
+    if args.json:
+        print_json(
+            submission_json(s)
+            | {
+                "solution": detail.solution,
+                "checks": [{"passed": c.passed, "detail": c.detail} for c in detail.checks],
+                "feedback": [feedback_json(f) for f in reviews],
+            }
+        )
+        return 0
+    print(f"{_who(s.author, s.author_name)}, attempt {s.attempt} at {s.problem_title!r}")
+    print(f"id {s.id.hex()}, {s.language}, self-check passed {s.checks_passed}/{s.checks_total}")
+    print()
+    print(detail.solution.rstrip())
+    for f in reviews:
+        print()
+        _print_feedback(f)
+    return 0
+
+
+# ---- feedback ---------------------------------------------------------------------------------
+
+
+def cmd_feedback_give(args: argparse.Namespace, me: Membership, store: Store) -> int:
+    submission_id = store.resolve_prefix(args.submission, kind="submission")
+    ref = submission_ref(store, submission_id)
+    if ref is not None and ref.author == me.peer_id:
+        raise UsageError("that is your own submission; feedback is for others")
+    body: dict[str, Any] = {
+        "submission": submission_id,
+        "verdict": args.verdict,
+        "comment": args.comment,
+    }
+    if args.score is not None:
+        body["score"] = args.score
+    if args.supersedes is not None:
+        earlier = _own_event(store, args.supersedes, "feedback", me.peer_id)
+        event = store.event_by_id(earlier)
+        if event is None or event.body["submission"] != submission_id:
+            raise UsageError(f"--supersedes {args.supersedes} is feedback on another submission")
+        body["supersedes"] = earlier
+    with _authoring():
+        created = store.append(me.signing_key, "feedback", body)
+    print(created.id.hex())
+    return 0
+
+
+def feedback_json(f: Feedback) -> dict[str, Any]:
+    return {
+        "id": f.id.hex(),
+        "submission_id": f.submission_id.hex(),
+        "problem_id": f.problem_id.hex(),
+        "reviewer": f.reviewer.hex(),
+        "reviewer_name": f.reviewer_name,
+        "role": f.role,
+        "verdict": f.verdict,
+        "score": f.score,
+        "comment": f.comment,
+        "ts": iso_from_ts(f.ts),
+        "revision_of": f.revision_of.hex() if f.revision_of else None,
+    }
+
+
+def _print_feedback(f: Feedback) -> None:
+    when = (iso_from_ts(f.ts) or "")[:19].replace("T", " ")
+    score = "" if f.score is None else f", score {f.score}"
+    revised = " (revised)" if f.revision_of else ""
+    print(
+        f"{when} {f.id.hex()[:8]} {_who(f.reviewer, f.reviewer_name)} [{f.role}] on "
+        f"{f.submission_id.hex()[:8]}: {f.verdict}{score}{revised}"
+    )
+    for line in f.comment.rstrip().splitlines():
+        print(f"    {line}")
+
+
+def cmd_feedback_list(args: argparse.Namespace, me: Membership, store: Store) -> int:
+    submission_id = None
+    if args.submission is not None:
+        submission_id = store.resolve_prefix(args.submission, kind="submission")
+    found = list_feedback(store, me.klass.instructor, submission=submission_id)
+    if args.json:
+        print_json([feedback_json(f) for f in found])
+        return 0
+    if not found:
+        print("no feedback yet")
+    for f in found:
+        _print_feedback(f)
+    return 0
+
+
+# ---- progress ---------------------------------------------------------------------------------
+
+
+def progress_json(p: Progress) -> dict[str, Any]:
+    latest = p.latest
+    return {
+        "problem_id": p.problem.id.hex(),
+        "title": p.problem.title,
+        "official": p.problem.official,
+        "attempts": p.attempts,
+        "latest_submission": latest.id.hex() if latest else None,
+        "checks_passed": latest.checks_passed if latest else None,
+        "checks_total": latest.checks_total if latest else None,
+        "verdicts": [
+            {
+                "reviewer": f.reviewer.hex(),
+                "reviewer_name": f.reviewer_name,
+                "role": f.role,
+                "verdict": f.verdict,
+                "score": f.score,
+            }
+            for f in p.verdicts
+        ],
+        "accepted": p.accepted,
+    }
+
+
+def _cell(p: Progress) -> str:
+    if p.accepted:
+        return "accepted"
+    if p.latest is None:
+        return "-"
+    verdict = "/".join(sorted({f.verdict for f in p.verdicts})) or "unreviewed"
+    return f"{p.attempts}x {p.latest.checks_passed}/{p.latest.checks_total} {verdict}"
+
+
+def cmd_progress(args: argparse.Namespace, me: Membership, store: Store) -> int:
+    instructor = me.klass.instructor
+    if me.is_instructor:
+        return _class_progress(args, store, instructor)
+    mine = progress(store, instructor, [me.peer_id])
+    if args.json:
+        print_json([progress_json(p) for p in mine])
+    elif not mine:
+        print("no problems yet")
+    else:
+        print_table(
+            ["PROBLEM", "TITLE", "ATTEMPTS", "SELF-CHECK", "VERDICTS", "ACCEPTED"],
+            [
+                [
+                    p.problem.id.hex()[:8],
+                    p.problem.title,
+                    str(p.attempts),
+                    f"{p.latest.checks_passed}/{p.latest.checks_total}" if p.latest else "-",
+                    ", ".join(f"{f.verdict} ({f.role})" for f in p.verdicts) or "-",
+                    "yes" if p.accepted else "no",
+                ]
+                for p in mine
+            ],
+        )
+    return 0
+
+
+def _class_progress(args: argparse.Namespace, store: Store, instructor: bytes) -> int:
+    people = students(store, instructor)
+    names = store.names()
+    problems = list_problems(store, instructor)
+    table = progress(store, instructor, people)
+    rows = [table[i * len(problems) : (i + 1) * len(problems)] for i in range(len(people))]
+    if args.json:
+        print_json(
+            {
+                "problems": [
+                    {"id": p.id.hex(), "title": p.title, "official": p.official} for p in problems
+                ],
+                "students": [
+                    {
+                        "id": who.hex(),
+                        "name": names.get(who),
+                        "problems": [progress_json(p) for p in row],
+                    }
+                    for who, row in zip(people, rows, strict=True)
+                ],
+            }
+        )
+    elif not problems or not people:
+        print("no problems yet" if not problems else "no students yet")
+    else:
+        print_table(
+            ["STUDENT", *[f"{p.title[:20]} ({p.id.hex()[:8]})" for p in problems]],
+            [
+                [_who(who, names.get(who)), *[_cell(p) for p in row]]
+                for who, row in zip(people, rows, strict=True)
+            ],
+        )
+    return 0

@@ -1,0 +1,142 @@
+"""Body schemas of the curriculum kinds: ``problem``, ``submission`` and ``feedback``.
+
+Like every schema these look at the body alone, so each peer reaches the same verdict on the
+same event. Rules about the author's own earlier events (attempt numbers, what a revision may
+supersede) are the projectors' job (storage.curriculum).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import attrs
+
+from peer.errors import ValidationError
+from peer.log._checks import Body, check_id, check_keys, check_text
+
+MAX_TITLE = 200
+MAX_STATEMENT = 64_000
+MAX_EXAMPLES = 20
+MAX_EXAMPLE_TEXT = 16_000
+MAX_TAGS = 16
+MAX_TAG = 32
+MAX_SOLUTION_BYTES = 64 * 1024
+MAX_CHECK_DETAIL = 2_000
+MAX_COMMENT = 16_000
+MAX_ATTEMPT = 10_000
+MAX_DUE_MS = 2**53
+VERDICTS = ("accept", "revise")
+_TAG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+#-]*")
+_LANGUAGE_RE = re.compile(r"[a-z][a-z0-9+#._-]{0,31}")
+
+
+@attrs.frozen
+class Example:
+    """One example of a stdin/stdout problem: what the program reads and should print."""
+
+    input: str
+    output: str
+
+    def to_body(self) -> dict[str, str]:
+        return {"input": self.input, "output": self.output}
+
+
+def _check_int(kind: str, key: str, value: Any, low: int, high: int) -> int:
+    """An integer (not a bool) within [low, high]."""
+    if type(value) is not int or not low <= value <= high:
+        raise ValidationError(f"{kind} {key} must be a whole number from {low} to {high}")
+    return value
+
+
+def _check_list(kind: str, key: str, value: Any, max_len: int) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValidationError(f"{kind} {key} is not a list")
+    if len(value) > max_len:
+        raise ValidationError(f"{kind} has {len(value)} {key}; the limit is {max_len}")
+    return value
+
+
+def check_tag(tag: Any) -> str:
+    """Tags are short words: letters, digits and ``_ . + # -``."""
+    if not isinstance(tag, str) or len(tag) > MAX_TAG or not _TAG_RE.fullmatch(tag):
+        raise ValidationError(
+            f"tag {tag!r} is not valid: use letters, digits, '_', '.', '+', '#' or '-', "
+            f"at most {MAX_TAG}"
+        )
+    return tag
+
+
+def check_language(language: Any) -> str:
+    if not isinstance(language, str) or not _LANGUAGE_RE.fullmatch(language):
+        raise ValidationError(f"language {language!r} is not a short lower-case name")
+    return language
+
+
+def validate_problem(body: Body) -> None:
+    check_keys("problem", body, {"title", "statement", "examples", "tags"}, {"due", "supersedes"})
+    check_text("problem", body, "title", max_len=MAX_TITLE, one_line=True)
+    check_text("problem", body, "statement", max_len=MAX_STATEMENT, one_line=False)
+    for example in _check_list("problem", "examples", body["examples"], MAX_EXAMPLES):
+        if not isinstance(example, dict):
+            raise ValidationError("problem example is not a map")
+        check_keys("problem example", example, {"input", "output"}, set())
+        for key in ("input", "output"):
+            check_text(
+                "problem example",
+                example,
+                key,
+                max_len=MAX_EXAMPLE_TEXT,
+                allow_empty=True,
+                one_line=False,
+            )
+    tags = _check_list("problem", "tags", body["tags"], MAX_TAGS)
+    for tag in tags:
+        check_tag(tag)
+    if len(set(tags)) != len(tags):
+        raise ValidationError("problem tags repeat")
+    if body.get("due") is not None:
+        _check_int("problem", "due", body["due"], 1, MAX_DUE_MS)
+    check_id("problem", body, "supersedes", optional=True)
+
+
+def validate_submission(body: Body) -> None:
+    check_keys("submission", body, {"problem", "attempt", "language", "solution", "checks"}, set())
+    check_id("submission", body, "problem")
+    _check_int("submission", "attempt", body["attempt"], 1, MAX_ATTEMPT)
+    check_language(body["language"])
+    solution = check_text(
+        "submission", body, "solution", max_len=MAX_SOLUTION_BYTES, one_line=False
+    )
+    size = len(solution.encode())
+    if size > MAX_SOLUTION_BYTES:
+        raise ValidationError(
+            f"submission solution is {size} bytes; the limit is {MAX_SOLUTION_BYTES} (64 KiB)"
+        )
+    for check in _check_list("submission", "checks", body["checks"], MAX_EXAMPLES):
+        if not isinstance(check, dict):
+            raise ValidationError("submission check is not a map")
+        check_keys("submission check", check, {"passed", "detail"}, set())
+        if not isinstance(check["passed"], bool):
+            raise ValidationError("submission check passed is not true or false")
+        check_text(
+            "submission check",
+            check,
+            "detail",
+            max_len=MAX_CHECK_DETAIL,
+            allow_empty=True,
+            one_line=False,
+        )
+
+
+def validate_feedback(body: Body) -> None:
+    check_keys("feedback", body, {"submission", "verdict", "comment"}, {"score", "supersedes"})
+    check_id("feedback", body, "submission")
+    if body["verdict"] not in VERDICTS:
+        raise ValidationError(
+            f"feedback verdict {body['verdict']!r} is not one of {', '.join(VERDICTS)}"
+        )
+    if body.get("score") is not None:
+        _check_int("feedback", "score", body["score"], 0, 100)
+    check_text("feedback", body, "comment", max_len=MAX_COMMENT, one_line=False)
+    check_id("feedback", body, "supersedes", optional=True)

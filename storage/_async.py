@@ -1,0 +1,101 @@
+"""The store as the running peer sees it: every call in a worker thread, one writer at a time,
+and a watch that wakes the gossip when anything (here or in another process) adds events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import attrs
+import nacl.signing
+import trio
+
+from peer.log import Event
+from storage._ingest import IngestResult
+from storage._store import EventRef, Store, StoredEvent
+
+T = TypeVar("T")
+#: How often the peer looks for events written by other processes (e.g. ``chat send``).
+POLL_INTERVAL = 0.2
+
+
+@attrs.define(eq=False)
+class StoreWatch:
+    """The highest local id stored, and a way to wait for it to grow."""
+
+    max_local_id: int = 0
+    _changed: trio.Event = attrs.field(factory=trio.Event)
+
+    def advance(self, local_id: int) -> None:
+        if local_id > self.max_local_id:
+            self.max_local_id = local_id
+            self._changed.set()
+            self._changed = trio.Event()
+
+    async def wait_beyond(self, cursor: int) -> None:
+        """Return once something past ``cursor`` is stored."""
+        while self.max_local_id <= cursor:
+            await self._changed.wait()
+
+
+@attrs.define(eq=False)
+class AsyncStore:
+    """Non-blocking facade over :class:`Store` for Trio code."""
+
+    store: Store
+    watch: StoreWatch = attrs.field(factory=StoreWatch)
+    _writer: trio.CapacityLimiter = attrs.field(factory=lambda: trio.CapacityLimiter(1))
+    _readers: trio.CapacityLimiter = attrs.field(factory=lambda: trio.CapacityLimiter(4))
+
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        result = await trio.to_thread.run_sync(fn, *args, limiter=self._writer)
+        await self.refresh()
+        return result
+
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        return await trio.to_thread.run_sync(fn, *args, limiter=self._readers)
+
+    async def refresh(self) -> None:
+        """Pick up events stored by anyone (this process or another) since we last looked."""
+        self.watch.advance(await self._read(self.store.max_local_id))
+
+    async def watch_other_writers(self) -> None:
+        """Poll for events other processes append (the CLI); runs until cancelled."""
+        while True:
+            await self.refresh()
+            await trio.sleep(POLL_INTERVAL)
+
+    async def ingest(self, raws: Sequence[bytes]) -> IngestResult:
+        result = await trio.to_thread.run_sync(self.store.ingest, raws, limiter=self._writer)
+        if result.stored:  # a batch of duplicates changes nothing worth a look
+            await self.refresh()
+        return result
+
+    async def append(
+        self, key: nacl.signing.SigningKey, kind: str, body: Mapping[str, Any]
+    ) -> Event:
+        return await self._write(self.store.append, key, kind, body)
+
+    async def record_peer(self, peer_id: bytes, address: str | None, *, connected: bool) -> None:
+        await trio.to_thread.run_sync(
+            lambda: self.store.record_peer(peer_id, address, connected=connected),
+            limiter=self._writer,
+        )
+
+    async def heads(self) -> dict[bytes, int]:
+        return await self._read(self.store.heads)
+
+    async def forked_authors(self) -> set[bytes]:
+        return await self._read(self.store.forked_authors)
+
+    async def events_after(self, cursor: int, limit: int) -> list[StoredEvent]:
+        return await self._read(self.store.events_after, cursor, limit)
+
+    async def refs_after(self, cursor: int, limit: int) -> list[EventRef]:
+        return await self._read(self.store.refs_after, cursor, limit)
+
+    async def raws(self, local_ids: Sequence[int]) -> list[bytes]:
+        return await self._read(self.store.raws, local_ids)
+
+    async def events_range(self, author: bytes, after_seq: int, limit: int) -> list[bytes]:
+        return await self._read(self.store.events_range, author, after_seq, limit)

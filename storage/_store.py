@@ -1,0 +1,362 @@
+"""The peer's store: one SQLite file in WAL mode, opened (and migrated) per process.
+
+Everything here is blocking and thread-safe: the running peer calls it through
+``trio.to_thread.run_sync``; command-line tools call it directly. Writers take SQLite's write
+lock up front (``BEGIN IMMEDIATE``), so the running peer and a ``peerclass chat send`` in
+another process never interleave inside one author's log.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import attrs
+import nacl.signing
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    false,
+    func,
+    insert,
+    null,
+    select,
+    update,
+)
+
+import migrations
+from peer.errors import UsageError
+from peer.log import Event, decode_event, hlc, make_event
+from storage import projections
+from storage._ingest import IngestResult, ingest, insert_run, load_head, now_ms
+from storage.schema import events, forks, heads, meta, peers, profiles
+
+DB_FILE = "peerclass.db"
+BUSY_TIMEOUT_MS = 15_000
+
+
+@attrs.frozen
+class StoredEvent:
+    """An event as the gossip cursor sees it."""
+
+    local_id: int
+    author: bytes
+    seq: int
+    kind: str
+    raw: bytes
+
+
+@attrs.frozen
+class EventRef:
+    """Where an event sits in the store, without its bytes."""
+
+    local_id: int
+    author: bytes
+    seq: int
+    kind: str
+
+
+@attrs.frozen
+class PeerRecord:
+    id: bytes
+    name: str | None
+    role: str | None
+    address: str | None
+    last_seen: int | None
+    connected: bool
+
+
+def latest_revision() -> str:
+    """The newest migration's revision id: migration files are named ``NNNN_what.py`` and
+    their revision id is ``NNNN`` (a test checks this agrees with Alembic's own head)."""
+    versions = Path(migrations.__file__).parent / "versions"
+    return max(p.name[:4] for p in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+class Store:
+    """Blocking access to one peer's database; all methods are whole units of work."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._write_lock = threading.Lock()
+
+    # ---- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, data_dir: Path) -> Store:
+        """Open (creating if needed) the store in ``data_dir`` and bring its schema to head."""
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        engine = create_engine(
+            f"sqlite:///{data_dir / DB_FILE}",
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        )
+        event.listen(engine, "connect", _on_connect)
+        event.listen(engine, "begin", _on_begin)
+        store = cls(engine)
+        store._migrate()
+        return store
+
+    def _migrate(self) -> None:
+        """Bring the schema to the newest migration (Alembic is only loaded when needed)."""
+        if self._schema_revision() == latest_revision():
+            return
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+        with self._write() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            flag = select(meta.c.value).where(meta.c.key == "rebuild_projections")
+            rebuild = conn.execute(flag).first() is not None
+        if rebuild:  # a migration changed what the projections hold
+            self.rebuild_projections()
+
+    def _schema_revision(self) -> str | None:
+        with self._read() as conn:
+            exists = conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+            ).first()
+            if exists is None:
+                return None
+            version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            return None if version is None else str(version)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextmanager
+    def _write(self, *, durable: bool = False) -> Iterator[Connection]:
+        """One write transaction, holding SQLite's write lock from its first statement."""
+        with self._write_lock, self._engine.connect() as conn:
+            conn = conn.execution_options(peerclass_write="full" if durable else "normal")
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    # ---- writing -------------------------------------------------------------------------
+
+    def append(
+        self, signing_key: nacl.signing.SigningKey, kind: str, body: Mapping[str, Any]
+    ) -> Event:
+        """Author an event as the next in our own log; durable before this returns."""
+        author = bytes(signing_key.verify_key)
+        with self._write(durable=True) as conn:
+            head = load_head(conn, author)
+            if head.forked:
+                raise UsageError("this peer's own log is marked forked; refusing to extend it")
+            latest = conn.execute(
+                select(func.max(heads.c.ts)).where(heads.c.ts < hlc.drift_limit())
+            ).scalar()
+            ts = hlc.next_ts(max(latest or 0, head.ts))
+            ev = make_event(
+                signing_key, seq=head.seq + 1, prev=head.id, ts=ts, kind=kind, body=body
+            )
+            projections.project(conn, ev)
+            insert_run(conn, [ev], head)
+        return ev
+
+    def ingest(self, raws: Sequence[bytes]) -> IngestResult:
+        """Validate and store events received from other peers, in one transaction
+        (the receive path is :func:`storage._ingest.ingest`)."""
+        return ingest(self._write, raws)
+
+    def record_peer(self, peer_id: bytes, address: str | None, *, connected: bool) -> None:
+        """Note that we met ``peer_id`` now, at ``address``, and whether we still are."""
+        values = {"address": address, "last_seen": now_ms(), "connected": connected}
+        with self._write() as conn:
+            done = conn.execute(update(peers).where(peers.c.id == peer_id).values(**values))
+            if done.rowcount == 0:
+                conn.execute(insert(peers).values(id=peer_id, **values))
+
+    def set_running(self, pid: int | None) -> None:
+        """Record (or clear) the pid of the ``peerclass run`` using this data dir."""
+        with self._write() as conn:
+            conn.execute(delete(meta).where(meta.c.key == "node_pid"))
+            if pid is None:
+                conn.execute(update(peers).values(connected=False))
+            else:
+                conn.execute(insert(meta).values(key="node_pid", value=str(pid)))
+
+    def running_pid(self) -> int | None:
+        with self._read() as conn:
+            value = conn.execute(select(meta.c.value).where(meta.c.key == "node_pid")).scalar()
+        return None if value is None else int(value)
+
+    def rebuild_projections(self) -> int:
+        """Throw the projections away and replay every stored event; returns how many."""
+        count = 0
+        with self._write() as conn:
+            # Cleared in the rebuild's own transaction: a crash before it commits means the
+            # next open rebuilds again.
+            conn.execute(delete(meta).where(meta.c.key == "rebuild_projections"))
+            projections.clear_all(conn)
+            result = conn.execute(select(events.c.raw).order_by(events.c.local_id))
+            for (raw,) in result:
+                projections.project(conn, decode_event(raw))
+                count += 1
+        return count
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def heads(self) -> dict[bytes, int]:
+        """The version vector: author -> last seq held."""
+        with self._read() as conn:
+            return {
+                row.author: row.seq for row in conn.execute(select(heads.c.author, heads.c.seq))
+            }
+
+    def forked_authors(self) -> set[bytes]:
+        with self._read() as conn:
+            rows = conn.execute(select(heads.c.author).where(heads.c.forked.is_(True)))
+            return {row.author for row in rows}
+
+    def fork_count(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(forks)).scalar_one())
+
+    def event_count(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(events)).scalar_one())
+
+    def max_local_id(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute(select(func.max(events.c.local_id))).scalar() or 0)
+
+    def events_after(self, local_id: int, limit: int) -> list[StoredEvent]:
+        """Events stored after cursor ``local_id``, in the order they were stored."""
+        query = (
+            select(events.c.local_id, events.c.author, events.c.seq, events.c.kind, events.c.raw)
+            .where(events.c.local_id > local_id)
+            .order_by(events.c.local_id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [StoredEvent(*row) for row in conn.execute(query).all()]
+
+    def refs_after(self, local_id: int, limit: int) -> list[EventRef]:
+        """Like :meth:`events_after` without the bytes: the gossip and console first decide
+        what they need (usually little: a peer's own arrivals need not go back to it)."""
+        query = (
+            select(events.c.local_id, events.c.author, events.c.seq, events.c.kind)
+            .where(events.c.local_id > local_id)
+            .order_by(events.c.local_id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [EventRef(*row) for row in conn.execute(query).all()]
+
+    def raws(self, local_ids: Sequence[int]) -> list[bytes]:
+        """The bytes of the given events, in the order given."""
+        found: dict[int, bytes] = {}
+        with self._read() as conn:
+            for start in range(0, len(local_ids), 500):
+                chunk = local_ids[start : start + 500]
+                query = select(events.c.local_id, events.c.raw).where(events.c.local_id.in_(chunk))
+                found.update((row[0], row[1]) for row in conn.execute(query).all())
+        return [found[i] for i in local_ids]
+
+    def events_range(self, author: bytes, after_seq: int, limit: int) -> list[bytes]:
+        """Up to ``limit`` raw events of ``author`` with seq > ``after_seq``, in seq order."""
+        query = (
+            select(events.c.raw)
+            .where(events.c.author == author, events.c.seq > after_seq)
+            .order_by(events.c.seq)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return list(conn.execute(query).scalars().all())
+
+    def event_by_id(self, event_id: bytes) -> Event | None:
+        with self._read() as conn:
+            raw = conn.execute(select(events.c.raw).where(events.c.id == event_id)).scalar()
+        return None if raw is None else decode_event(raw)
+
+    def resolve_prefix(self, prefix: str, *, kind: str | None = None) -> bytes:
+        """The one event id starting with hex ``prefix`` (8+ digits), or a clear UsageError."""
+        return self._resolve(prefix, kind=kind, table_col=events.c.id)
+
+    def _resolve(self, prefix: str, *, kind: str | None, table_col: Any) -> bytes:
+        text = prefix.strip().lower()
+        what = kind or "event"
+        if len(text) < 8 or len(text) > 64 or any(c not in "0123456789abcdef" for c in text):
+            raise UsageError(f"{prefix!r} is not an id: give 8 to 64 hex digits")
+        low = bytes.fromhex(text + "0" * (64 - len(text)))
+        high = bytes.fromhex(text + "f" * (64 - len(text)))
+        query = select(table_col).where(table_col >= low, table_col <= high).limit(2)
+        if kind is not None and table_col is events.c.id:
+            query = query.where(events.c.kind == kind)
+        with self._read() as conn:
+            found = [row[0] for row in conn.execute(query)]
+        if not found:
+            raise UsageError(f"no {what} has an id starting with {text}")
+        if len(found) > 1:
+            raise UsageError(f"id prefix {text} is ambiguous: give more digits")
+        return bytes(found[0])
+
+    def peer_records(self) -> list[PeerRecord]:
+        """Everyone we met on the network or know from the logs (profiles)."""
+        met = select(
+            peers.c.id,
+            profiles.c.name,
+            profiles.c.role,
+            peers.c.address,
+            peers.c.last_seen,
+            peers.c.connected,
+        ).join_from(peers, profiles, profiles.c.author == peers.c.id, isouter=True)
+        only_known = select(
+            profiles.c.author, profiles.c.name, profiles.c.role, null(), null(), false()
+        ).where(profiles.c.author.not_in(select(peers.c.id)))
+        with self._read() as conn:
+            rows = list(conn.execute(met)) + list(conn.execute(only_known))
+        return [PeerRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+
+    def names(self) -> dict[bytes, str]:
+        """Display names from the latest profile of each author."""
+        with self._read() as conn:
+            return {
+                row.author: row.name
+                for row in conn.execute(select(profiles.c.author, profiles.c.name))
+            }
+
+    def read(self) -> Any:
+        """A read transaction for query modules (``storage.queries``)."""
+        return self._read()
+
+
+# ---- SQLite connection set-up -------------------------------------------------------------
+
+
+def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" hook emit BEGIN itself (the pysqlite recipe), and turn on WAL.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA cache_size=-32768")  # 32 MiB: a catch-up touches many index pages
+    cursor.execute("PRAGMA wal_autocheckpoint=8192")  # checkpoint (and fsync) every 32 MiB
+    cursor.close()
+
+
+def _on_begin(conn: Connection) -> None:
+    mode = conn.get_execution_options().get("peerclass_write")
+    if mode is None:
+        conn.exec_driver_sql("BEGIN")
+        return
+    # Our own events must survive power loss before we say they are saved (a lost one could
+    # have its seq reused: a fork). Received events can be fetched again, so NORMAL will do.
+    conn.exec_driver_sql(
+        "PRAGMA synchronous=FULL" if mode == "full" else "PRAGMA synchronous=NORMAL"
+    )
+    conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,85 @@
+"""Projections: query tables derived from events, written in the event's own transaction.
+
+Each kind has one function that checks, then writes, its rows (a refusal must come before
+any write, since no savepoint guards it); a rebuild replays every stored event, so the
+projections can always be thrown away and made again from the logs. A projector may raise
+ValidationError to refuse an event that breaks a rule about its author's own earlier events
+(which every peer holds, because logs arrive in order); rules that involve other authors'
+events are applied when querying, so all peers reach the same answers.
+
+The tables below are the whole dispatch: a kind missing here is stored but not projected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, delete
+
+from peer.log import Event
+from storage.projections._chat import INSERT_MESSAGE, chat_row, project_profile
+from storage.projections._curriculum import (
+    count_attempts,
+    project_feedback,
+    project_problem,
+    project_submission,
+)
+from storage.schema import PROJECTION_TABLES
+
+__all__ = ["ProjectionBatch", "clear_all", "count_attempts", "project"]
+
+Projector = Callable[[Connection, Event], None]
+RowMaker = Callable[[Event], tuple[object, ...]]
+
+#: Kinds whose projection checks the author's earlier events, then writes.
+_PROJECTORS: dict[str, Projector] = {
+    "profile": project_profile,
+    "problem": project_problem,
+    "submission": project_submission,
+    "feedback": project_feedback,
+}
+#: Kinds whose projection is one row of an INSERT per event, with no checks: received runs of
+#: them are inserted with one executemany (the bulk of a catch-up is chat).
+_BULK: dict[str, tuple[str, RowMaker]] = {
+    "chat": (INSERT_MESSAGE, chat_row),
+}
+
+
+def project(conn: Connection, event: Event) -> None:
+    """Write the projection rows of ``event`` (inside the caller's transaction)."""
+    bulk = _BULK.get(event.kind)
+    if bulk is not None:
+        conn.exec_driver_sql(bulk[0], bulk[1](event))
+        return
+    projector = _PROJECTORS.get(event.kind)
+    if projector is not None:
+        projector(conn, event)
+
+
+class ProjectionBatch:
+    """Projects a run of events, batching bulk kinds; a checked kind flushes the batch first
+    so its checks see every earlier event of the run."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._pending: dict[str, list[tuple[object, ...]]] = {}
+
+    def add(self, event: Event) -> None:
+        """Project ``event``; ValidationError (from a checked kind) leaves nothing written."""
+        bulk = _BULK.get(event.kind)
+        if bulk is not None:
+            self._pending.setdefault(bulk[0], []).append(bulk[1](event))
+            return
+        self.flush()
+        project(self._conn, event)
+
+    def flush(self) -> None:
+        for sql, rows in self._pending.items():
+            self._conn.exec_driver_sql(sql, rows)
+        self._pending.clear()
+
+
+def clear_all(conn: Connection) -> None:
+    """Empty every projection table (before a rebuild)."""
+    for table in PROJECTION_TABLES:
+        conn.execute(delete(table))

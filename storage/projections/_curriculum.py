@@ -1,0 +1,124 @@
+"""Curriculum projectors (problems, submissions, feedback): check, then write.
+
+At receipt a projector refuses only what the event and its author's own earlier events decide
+(an attempt number out of sequence, a revision of something that is not the author's own, a
+review of one's own submission): every peer holds those, so every peer refuses the same
+events. Links to other authors' events are never checked at receipt; queries join them.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import Connection, func, insert, select
+
+from peer.errors import ValidationError
+from peer.log import Event
+from storage.schema import feedback, problems, submissions
+
+
+def project_problem(conn: Connection, event: Event) -> None:
+    body = event.body
+    supersedes: bytes | None = body.get("supersedes")
+    root = event.id
+    if supersedes is not None:
+        earlier = conn.execute(
+            select(problems.c.author, problems.c.root).where(problems.c.event_id == supersedes)
+        ).first()
+        if earlier is None or earlier.author != event.author:
+            raise ValidationError(
+                f"problem supersedes {supersedes.hex()[:8]}, which is not an earlier problem "
+                "by the same author"
+            )
+        root = earlier.root
+    conn.execute(
+        insert(problems).values(
+            event_id=event.id,
+            author=event.author,
+            seq=event.seq,
+            ts=event.ts,
+            root=root,
+            supersedes=supersedes,
+            title=body["title"],
+            statement=body["statement"],
+            examples=json.dumps([[e["input"], e["output"]] for e in body["examples"]]),
+            tags=json.dumps(body["tags"]),
+            due=body.get("due"),
+        )
+    )
+
+
+def project_submission(conn: Connection, event: Event) -> None:
+    body = event.body
+    expected = count_attempts(conn, event.author, body["problem"]) + 1
+    if body["attempt"] != expected:
+        raise ValidationError(
+            f"submission attempt is {body['attempt']}; its author's next attempt at that "
+            f"problem is {expected}"
+        )
+    checks = body["checks"]
+    conn.execute(
+        insert(submissions).values(
+            event_id=event.id,
+            author=event.author,
+            seq=event.seq,
+            ts=event.ts,
+            problem=body["problem"],
+            attempt=body["attempt"],
+            language=body["language"],
+            solution=body["solution"],
+            checks=json.dumps([[c["passed"], c["detail"]] for c in checks]),
+            checks_passed=sum(1 for c in checks if c["passed"]),
+            checks_total=len(checks),
+        )
+    )
+
+
+def project_feedback(conn: Connection, event: Event) -> None:
+    body = event.body
+    # The author's own submissions always precede their feedback in their log (a hash chain
+    # cannot name a later event), so this check gives the same verdict on every peer.
+    reviewed = conn.execute(
+        select(submissions.c.author).where(submissions.c.event_id == body["submission"])
+    ).first()
+    if reviewed is not None and reviewed.author == event.author:
+        raise ValidationError("feedback is on its author's own submission; feedback is for others")
+    supersedes: bytes | None = body.get("supersedes")
+    root = event.id
+    if supersedes is not None:
+        earlier = conn.execute(
+            select(feedback.c.author, feedback.c.submission, feedback.c.root).where(
+                feedback.c.event_id == supersedes
+            )
+        ).first()
+        if earlier is None or earlier.author != event.author:
+            raise ValidationError(
+                f"feedback supersedes {supersedes.hex()[:8]}, which is not earlier feedback "
+                "by the same author"
+            )
+        if earlier.submission != body["submission"]:
+            raise ValidationError("feedback revision is about a different submission")
+        root = earlier.root
+    conn.execute(
+        insert(feedback).values(
+            event_id=event.id,
+            author=event.author,
+            seq=event.seq,
+            ts=event.ts,
+            submission=body["submission"],
+            root=root,
+            supersedes=supersedes,
+            verdict=body["verdict"],
+            score=body.get("score"),
+            comment=body["comment"],
+        )
+    )
+
+
+def count_attempts(conn: Connection, author: bytes, problem: bytes) -> int:
+    query = (
+        select(func.count())
+        .select_from(submissions)
+        .where(submissions.c.author == author, submissions.c.problem == problem)
+    )
+    return int(conn.execute(query).scalar_one())

@@ -1,0 +1,379 @@
+"""Queries over the curriculum projections (problems, submissions, feedback).
+
+At receipt a projector refuses only what the event and its author's own earlier events decide
+(an attempt number out of sequence, a revision of something that is not the author's own, a
+review of one's own submission): every peer holds those, so every peer refuses the same
+events. Links to other authors' events are never checked at receipt. Queries join them, so
+an event that arrived before what it refers to simply shows up once that arrives, and every
+peer with the same heads gives the same answers in the same order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+from sqlalchemy import Select, exists, or_, select
+
+from peer.log import Example
+from storage.projections import count_attempts
+from storage.queries._acceptance import Verdict, accepted_attempt
+from storage.schema import feedback, problems, profiles, submissions
+
+if TYPE_CHECKING:
+    from storage._store import Store
+
+# ---- query results ----------------------------------------------------------------------
+
+
+@attrs.frozen
+class Problem:
+    """One revision of a problem; ``root`` names its thread (the first revision)."""
+
+    id: bytes
+    root: bytes
+    revision_of: bytes | None
+    author: bytes
+    author_name: str | None
+    official: bool
+    title: str
+    statement: str
+    examples: tuple[Example, ...]
+    tags: tuple[str, ...]
+    due: int | None  # milliseconds since the epoch
+    ts: int
+    seq: int
+
+
+@attrs.frozen
+class Check:
+    passed: bool
+    detail: str
+
+
+@attrs.frozen
+class Submission:
+    id: bytes
+    problem_id: bytes
+    problem_root: bytes
+    problem_title: str
+    author: bytes
+    author_name: str | None
+    attempt: int
+    ts: int
+    seq: int
+    language: str
+    checks_passed: int
+    checks_total: int
+
+
+@attrs.frozen
+class SubmissionDetail:
+    submission: Submission
+    solution: str
+    checks: tuple[Check, ...]
+
+
+Role = Literal["instructor", "peer"]
+
+
+@attrs.frozen
+class Feedback:
+    """The newest revision of one reviewer's feedback on one submission."""
+
+    id: bytes
+    root: bytes
+    revision_of: bytes | None
+    submission_id: bytes
+    submission_author: bytes
+    problem_id: bytes
+    problem_root: bytes
+    reviewer: bytes
+    reviewer_name: str | None
+    role: Role  # from the reviewer's key, never claimed
+    verdict: str
+    score: int | None
+    comment: str
+    ts: int
+    seq: int
+
+
+@attrs.frozen
+class Progress:
+    """One student's standing on one problem thread."""
+
+    student: bytes
+    problem: Problem
+    attempts: int
+    latest: Submission | None
+    verdicts: tuple[Feedback, ...]  # the current feedback on the latest attempt
+    accepted: bool
+
+
+# ---- queries ----------------------------------------------------------------------------
+
+_first = problems.alias("first_revision")
+_newer_problem = problems.alias("newer_problem")
+_newer_feedback = feedback.alias("newer_feedback")
+_linked_problem = problems.alias("linked_problem")
+
+
+def _problem_query() -> Select[Any]:
+    return select(
+        problems,
+        profiles.c.name,
+    ).join_from(problems, profiles, profiles.c.author == problems.c.author, isouter=True)
+
+
+def _to_problem(row: Any, instructor: bytes) -> Problem:
+    return Problem(
+        id=row.event_id,
+        root=row.root,
+        revision_of=row.supersedes,
+        author=row.author,
+        author_name=row.name,
+        official=row.author == instructor,
+        title=row.title,
+        statement=row.statement,
+        examples=tuple(Example(i, o) for i, o in json.loads(row.examples)),
+        tags=tuple(json.loads(row.tags)),
+        due=row.due,
+        ts=row.ts,
+        seq=row.seq,
+    )
+
+
+def list_problems(store: Store, instructor: bytes) -> list[Problem]:
+    """The newest revision of every problem, in order of first publication."""
+    is_newest = ~exists().where(
+        _newer_problem.c.root == problems.c.root, _newer_problem.c.seq > problems.c.seq
+    )
+    query = (
+        _problem_query()
+        .join(_first, _first.c.event_id == problems.c.root)
+        .where(is_newest)
+        .order_by(_first.c.ts, _first.c.author, _first.c.seq)
+    )
+    with store.read() as conn:
+        return [_to_problem(row, instructor) for row in conn.execute(query)]
+
+
+def get_problem(store: Store, problem_id: bytes, instructor: bytes) -> Problem | None:
+    """That exact revision of a problem, if held."""
+    query = _problem_query().where(problems.c.event_id == problem_id)
+    with store.read() as conn:
+        row = conn.execute(query).first()
+    return None if row is None else _to_problem(row, instructor)
+
+
+def newest_revision(store: Store, problem_id: bytes, instructor: bytes) -> Problem | None:
+    """The newest revision of the thread ``problem_id`` belongs to, if held."""
+    root = select(problems.c.root).where(problems.c.event_id == problem_id).scalar_subquery()
+    query = _problem_query().where(problems.c.root == root).order_by(problems.c.seq.desc())
+    with store.read() as conn:
+        row = conn.execute(query.limit(1)).first()
+    return None if row is None else _to_problem(row, instructor)
+
+
+def next_attempt(store: Store, author: bytes, problem: bytes) -> int:
+    """The attempt number ``author``'s next submission to ``problem`` must carry."""
+    with store.read() as conn:
+        return count_attempts(conn, author, problem) + 1
+
+
+def _submission_query() -> Select[Any]:
+    # Only submissions whose problem is held: the rest link up when it arrives.
+    return (
+        select(submissions, _linked_problem.c.root.label("problem_root"), profiles.c.name)
+        .join_from(
+            submissions, _linked_problem, _linked_problem.c.event_id == submissions.c.problem
+        )
+        .join(profiles, profiles.c.author == submissions.c.author, isouter=True)
+    )
+
+
+def _to_submission(row: Any, title: str) -> Submission:
+    return Submission(
+        id=row.event_id,
+        problem_id=row.problem,
+        problem_root=row.problem_root,
+        problem_title=title,
+        author=row.author,
+        author_name=row.name,
+        attempt=row.attempt,
+        ts=row.ts,
+        seq=row.seq,
+        language=row.language,
+        checks_passed=row.checks_passed,
+        checks_total=row.checks_total,
+    )
+
+
+def _titles(conn: Any) -> dict[bytes, str]:
+    """Thread root -> title of its newest revision."""
+    rows = conn.execute(select(problems.c.root, problems.c.title).order_by(problems.c.seq))
+    return {row.root: row.title for row in rows}
+
+
+def list_submissions(
+    store: Store, *, problem_root: bytes | None = None, author: bytes | None = None
+) -> list[Submission]:
+    """Submissions whose problem is held, oldest first; optionally one thread or author."""
+    query = _submission_query()
+    if problem_root is not None:
+        query = query.where(_linked_problem.c.root == problem_root)
+    if author is not None:
+        query = query.where(submissions.c.author == author)
+    query = query.order_by(submissions.c.ts, submissions.c.author, submissions.c.seq)
+    with store.read() as conn:
+        titles = _titles(conn)
+        return [_to_submission(row, titles[row.problem_root]) for row in conn.execute(query)]
+
+
+def get_submission(store: Store, submission_id: bytes) -> SubmissionDetail | None:
+    """A submission with its solution and self-check, if it and its problem are held."""
+    query = _submission_query().where(submissions.c.event_id == submission_id)
+    with store.read() as conn:
+        row = conn.execute(query).first()
+        if row is None:
+            return None
+        title = _titles(conn)[row.problem_root]
+    checks = tuple(Check(bool(p), d) for p, d in json.loads(row.checks))
+    return SubmissionDetail(_to_submission(row, title), row.solution, checks)
+
+
+@attrs.frozen
+class SubmissionRef:
+    """What is known of a submission whether or not its problem is held."""
+
+    author: bytes
+    problem: bytes
+    attempt: int
+
+
+def submission_ref(store: Store, submission_id: bytes) -> SubmissionRef | None:
+    query = select(submissions.c.author, submissions.c.problem, submissions.c.attempt).where(
+        submissions.c.event_id == submission_id
+    )
+    with store.read() as conn:
+        row = conn.execute(query).first()
+    return None if row is None else SubmissionRef(row.author, row.problem, row.attempt)
+
+
+def has_submitted(store: Store, author: bytes, problem: bytes) -> bool:
+    """Whether ``author`` submitted to ``problem`` or to any revision of its thread."""
+    root = select(problems.c.root).where(problems.c.event_id == problem).scalar_subquery()
+    in_thread = select(problems.c.event_id).where(problems.c.root == root)
+    query = select(
+        exists().where(
+            submissions.c.author == author,
+            or_(submissions.c.problem == problem, submissions.c.problem.in_(in_thread)),
+        )
+    )
+    with store.read() as conn:
+        return bool(conn.execute(query).scalar())
+
+
+def list_feedback(
+    store: Store,
+    instructor: bytes,
+    *,
+    submission: bytes | None = None,
+    every_version: bool = False,
+) -> list[Feedback]:
+    """The newest revision of each piece of feedback (or, with ``every_version``, every
+    revision: the report shows how feedback changed), oldest first.
+
+    Only feedback on a held submission (to a held problem) by someone other than the
+    submission's author is listed; the rest waits for what it refers to, or never counts.
+    """
+    is_newest = ~exists().where(
+        _newer_feedback.c.root == feedback.c.root, _newer_feedback.c.seq > feedback.c.seq
+    )
+    query = (
+        select(
+            feedback,
+            submissions.c.author.label("submission_author"),
+            submissions.c.problem,
+            _linked_problem.c.root.label("problem_root"),
+            profiles.c.name,
+        )
+        .join_from(feedback, submissions, submissions.c.event_id == feedback.c.submission)
+        .join(_linked_problem, _linked_problem.c.event_id == submissions.c.problem)
+        .join(profiles, profiles.c.author == feedback.c.author, isouter=True)
+        .where(feedback.c.author != submissions.c.author)
+        .order_by(feedback.c.ts, feedback.c.author, feedback.c.seq)
+    )
+    if not every_version:
+        query = query.where(is_newest)
+    if submission is not None:
+        query = query.where(feedback.c.submission == submission)
+    with store.read() as conn:
+        return [
+            Feedback(
+                id=row.event_id,
+                root=row.root,
+                revision_of=row.supersedes,
+                submission_id=row.submission,
+                submission_author=row.submission_author,
+                problem_id=row.problem,
+                problem_root=row.problem_root,
+                reviewer=row.author,
+                reviewer_name=row.name,
+                role="instructor" if row.author == instructor else "peer",
+                verdict=row.verdict,
+                score=row.score,
+                comment=row.comment,
+                ts=row.ts,
+                seq=row.seq,
+            )
+            for row in conn.execute(query)
+        ]
+
+
+def students(store: Store, instructor: bytes) -> list[bytes]:
+    """Everyone but the instructor who has a profile or a submission, by name then id."""
+    with store.read() as conn:
+        names = {r.author: r.name for r in conn.execute(select(profiles.c.author, profiles.c.name))}
+        authors = set(names) | set(conn.execute(select(submissions.c.author)).scalars())
+    authors.discard(instructor)
+    return sorted(authors, key=lambda a: (names.get(a) or "", a))
+
+
+def progress(store: Store, instructor: bytes, people: Iterable[bytes]) -> list[Progress]:
+    """Each of ``people`` on each problem, student by student, problems in list order.
+
+    Accepted follows ``peer.acceptance``, the rule the report uses too.
+    """
+    problem_list = list_problems(store, instructor)
+    every_submission = list_submissions(store)
+    every_feedback = list_feedback(store, instructor)
+    return [
+        _progress_of(person, problem, every_submission, every_feedback)
+        for person in people
+        for problem in problem_list
+    ]
+
+
+def _progress_of(
+    person: bytes,
+    problem: Problem,
+    every_submission: Sequence[Submission],
+    every_feedback: Sequence[Feedback],
+) -> Progress:
+    mine = [s for s in every_submission if s.author == person and s.problem_root == problem.root]
+    ids = {s.id for s in mine}
+    reviews = [f for f in every_feedback if f.submission_id in ids]
+    latest = max(mine, key=lambda s: (s.ts, s.seq), default=None)
+    verdicts = tuple(f for f in reviews if latest is not None and f.submission_id == latest.id)
+    attempt_of = {s.id: s.attempt for s in mine}
+    accepted = (
+        accepted_attempt(
+            Verdict(f.reviewer, f.role, f.verdict, f.ts, f.id, attempt_of[f.submission_id])
+            for f in reviews
+        )
+        is not None
+    )
+    return Progress(person, problem, len(mine), latest, verdicts, accepted)

@@ -1,0 +1,349 @@
+"""In-process nodes on loopback: discovery and convergence, handshake refusals, stalled
+clients, and one connection per pair of peers. Broadcasts go to 127.255.255.255 only."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import socket
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+import trio
+
+import peer.net._node as node_module
+from peer.cli._console import follow_events
+from peer.errors import ProtocolError
+from peer.identity import load_membership
+from peer.net._handshake import handshake
+from peer.net._node import Node, NodeConfig
+from peer.net._wire import Events, Have
+from peer.testing import LOOPBACK_BROADCAST, free_udp_port
+from storage import Store
+from storage._async import AsyncStore
+from tests.fixtures_core import bad_signature, chain, wait_for
+from tests.helpers import make_class
+
+TIMEOUT = 30
+
+
+@attrs.define(eq=False)
+class Running:
+    node: Node
+    lines: list[str]
+
+    @property
+    def store(self) -> AsyncStore:
+        return self.node.store
+
+    @property
+    def peer_id(self) -> bytes:
+        return self.node.membership.peer_id
+
+
+def config(**overrides: Any) -> NodeConfig:
+    values: dict[str, Any] = {
+        "bind": "127.0.0.1",
+        "discovery": False,
+        "discovery_addr": LOOPBACK_BROADCAST,
+        "anti_entropy_interval": 1.0,
+    }
+    values.update(overrides)
+    return NodeConfig(**values)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    data_dirs: Sequence[Path], configs: Sequence[NodeConfig]
+) -> AsyncIterator[list[Running]]:
+    """Start one node per data dir (in this trio run); stop them all on exit."""
+    stores = [Store.open(d) for d in data_dirs]
+    try:
+        async with trio.open_nursery() as nursery:
+            nodes = []
+            for data_dir, store, cfg in zip(data_dirs, stores, configs, strict=True):
+                lines: list[str] = []
+                membership = load_membership(data_dir)
+                async_store = AsyncStore(store)
+                node = Node(cfg, membership, async_store, lines.append)
+                console = functools.partial(follow_events, async_store, membership, lines.append)
+                await nursery.start(node.run, [console])
+                nodes.append(Running(node, lines))
+            yield nodes
+            nursery.cancel_scope.cancel()
+    finally:
+        for store in stores:
+            store.close()
+
+
+async def converged(nodes: Sequence[Running]) -> bool:
+    vectors = [await n.store.heads() for n in nodes]
+    return all(v == vectors[0] for v in vectors[1:])
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records]
+
+
+async def logged(caplog: pytest.LogCaptureFixture, *needles: str) -> bool:
+    return any(all(n in m for n in needles) for m in messages(caplog))
+
+
+# ---- discovery and convergence ----------------------------------------------------------
+
+
+async def test_three_nodes_find_each_other_by_broadcast_and_converge(tmp_path: Path) -> None:
+    dirs = make_class(tmp_path, students=2).all
+    port = free_udp_port()
+    cfg = config(discovery=True, discovery_port=port)
+    with trio.fail_after(TIMEOUT):
+        async with running(dirs, [cfg] * 3) as nodes:
+            await wait_for(lambda: _all_connected(nodes))
+            for i, n in enumerate(nodes):
+                for j in range(3):
+                    text = f"hello {j} from node {i}"
+                    await n.store.append(
+                        n.node.membership.signing_key, "chat", {"room": "general", "text": text}
+                    )
+            await wait_for(lambda: _converged_with(nodes, 3 * 4))
+            ids = {n.peer_id for n in nodes}
+            for n in nodes:
+                assert set(n.node.mesh.sessions) == ids - {n.peer_id}
+            # Every node hears every other's beacon (connections may come from one side only).
+            await wait_for(lambda: _heard_all(nodes))
+            # Each node prints the chat of the other two as it arrives.
+            await wait_for(lambda: _printed(nodes, "hello", 6))
+    for n in nodes:
+        assert any("listening on 127.0.0.1:" in line for line in n.lines)
+        assert sum("hello" in line for line in n.lines) == 6
+
+
+async def _printed(nodes: Sequence[Running], needle: str, count: int) -> bool:
+    return all(sum(needle in line for line in n.lines) >= count for n in nodes)
+
+
+async def _kept_one(nodes: Sequence[Running], dialer: bytes) -> bool:
+    a, b = nodes
+    return (
+        list(a.node.mesh.sessions) == [b.peer_id]
+        and list(b.node.mesh.sessions) == [a.peer_id]
+        and a.node.mesh.sessions[b.peer_id][1] == dialer == b.node.mesh.sessions[a.peer_id][1]
+    )
+
+
+async def _connected_in_peer_table(node: Running, other: Running) -> bool:
+    """What ``peerclass peers`` shows: the live connection is listed as connected."""
+    records = await trio.to_thread.run_sync(node.store.store.peer_records)
+    return any(r.id == other.peer_id and r.connected for r in records)
+
+
+async def _connections_settled(nodes: Sequence[Running]) -> bool:
+    """Only the kept connection's two ends are still handled (the other is fully torn down)."""
+    root = trio.lowlevel.current_root_task()
+    assert root is not None
+    count, stack = 0, [root]
+    while stack:
+        task = stack.pop()
+        # Outgoing connections run in Node._dial, incoming ones in serve_listeners' handlers.
+        count += task.name.endswith(("Node._dial", "._run_handler"))
+        for nursery in task.child_nurseries:
+            stack.extend(nursery.child_tasks)
+    return count == len(nodes)
+
+
+async def _heard_all(nodes: Sequence[Running]) -> bool:
+    ids = {n.peer_id for n in nodes}
+    return all(set(n.node.table.live()) == ids - {n.peer_id} for n in nodes)
+
+
+async def _all_connected(nodes: Sequence[Running]) -> bool:
+    return all(len(n.node.mesh.sessions) == len(nodes) - 1 for n in nodes)
+
+
+async def _converged_with(nodes: Sequence[Running], events: int) -> bool:
+    heads = await nodes[0].store.heads()
+    return sum(heads.values()) == events and await converged(nodes)
+
+
+# ---- refusals ---------------------------------------------------------------------------
+
+
+async def test_a_node_of_another_class_is_refused_and_nothing_stored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="peerclass")
+    ours = make_class(tmp_path / "ours", students=0).instructor
+    theirs = make_class(tmp_path / "theirs", students=0).instructor
+    port = free_udp_port()
+    with trio.fail_after(TIMEOUT):
+        async with running([ours], [config(discovery=True, discovery_port=port)]) as [us]:
+            stranger_cfg = config(
+                discovery=True,
+                discovery_port=port,
+                static_peers=(("127.0.0.1", us.node.listen_port),),
+            )
+            async with running([theirs], [stranger_cfg]) as [them]:
+                await them.store.append(
+                    them.node.membership.signing_key, "chat", {"room": "general", "text": "psst"}
+                )
+                await wait_for(
+                    lambda: logged(caplog, "refused connection with 127.0.0.1", "handshake failed")
+                )
+                assert us.node.mesh.sessions == {} and them.node.mesh.sessions == {}
+                assert them.peer_id not in us.node.table.live()  # other class's beacons ignored
+                assert await us.store.heads() == {us.peer_id: 1}
+                assert await them.store.heads() == {them.peer_id: 2}
+    assert not any(them.peer_id.hex()[:8] in line for line in us.lines)
+
+
+async def test_a_stalled_client_is_dropped_after_the_handshake_deadline(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.INFO, logger="peerclass")
+    # handshake()'s deadline is a default argument: give the node a shorter one.
+    monkeypatch.setattr(node_module, "handshake", functools.partial(handshake, deadline=1.0))
+    data = make_class(tmp_path, students=0).instructor
+    with trio.fail_after(TIMEOUT):
+        async with running([data], [config()]) as [us]:
+            stream = await trio.open_tcp_stream("127.0.0.1", us.node.listen_port)
+            with trio.fail_after(10):  # well past the deadline, well before the default 10 s x 3
+                try:
+                    data_back = await stream.receive_some()
+                except trio.BrokenResourceError:
+                    data_back = b""
+            assert data_back == b""  # the node closed the connection
+            await stream.aclose()
+            await wait_for(lambda: logged(caplog, "refused connection", "did not finish within 1s"))
+            # A garbage-sending client is refused the same way, and the node still serves.
+            garbage = await trio.open_tcp_stream("127.0.0.1", us.node.listen_port)
+            await garbage.send_all(b"\xff" * 200)
+            with trio.fail_after(10):
+                with contextlib.suppress(trio.BrokenResourceError):
+                    while await garbage.receive_some():
+                        pass
+            await garbage.aclose()
+            assert us.node.mesh.sessions == {}
+            assert await us.store.heads() == {us.peer_id: 1}
+
+
+# ---- one connection per pair ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("first", ["kept", "other"])
+async def test_one_connection_per_pair_when_both_dial_each_other(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, first: str
+) -> None:
+    """Both nodes dial each other at once. When the connection to keep (dialed by the smaller
+    id) is set up first, both refuse the other; when it comes second, both replace the other."""
+    caplog.set_level(logging.INFO, logger="peerclass")
+    dirs = make_class(tmp_path, students=1).all
+    ids = [load_membership(d).peer_id for d in dirs]
+    keep = min(ids)
+    first_dialer = keep if first == "kept" else max(ids)
+    both_dialed = trio.Event()
+    dialers: set[bytes] = set()
+    nodes: list[Running] = []
+
+    async def registered_everywhere(dialer: bytes) -> bool:
+        return len(nodes) == 2 and all(
+            any(d == dialer for _, d in n.node.mesh.sessions.values()) for n in nodes
+        )
+
+    async def held_handshake(stream: trio.abc.Stream, membership: Any, **kwargs: Any) -> Any:
+        # Hold each outgoing handshake until both nodes have dialed: a truly simultaneous
+        # dial; then let ``first_dialer``'s connection be set up before the other one.
+        if kwargs["initiator"]:
+            dialers.add(membership.peer_id)
+            if len(dialers) == 2:
+                both_dialed.set()
+            await both_dialed.wait()
+            if membership.peer_id != first_dialer:
+                await wait_for(lambda: registered_everywhere(first_dialer))
+        return await handshake(stream, membership, **kwargs)
+
+    monkeypatch.setattr(node_module, "handshake", held_handshake)
+    ports = [free_tcp_port(), free_tcp_port()]
+    configs = [
+        config(port=ports[0], static_peers=(("127.0.0.1", ports[1]),)),
+        config(port=ports[1], static_peers=(("127.0.0.1", ports[0]),)),
+    ]
+    with trio.fail_after(TIMEOUT):
+        async with running(dirs, configs) as started:
+            nodes.extend(started)
+            a, b = nodes
+            await both_dialed.wait()
+            await wait_for(lambda: _kept_one(nodes, keep))
+            for n in nodes:
+                await n.store.append(
+                    n.node.membership.signing_key, "chat", {"room": "general", "text": "hi"}
+                )
+            await wait_for(lambda: _converged_with(nodes, 4))
+            assert await _kept_one(nodes, keep)
+            # What ``peerclass peers`` shows: the peer on the live connection is connected.
+            await wait_for(lambda: _connections_settled(nodes))
+            assert await _connected_in_peer_table(a, b) and await _connected_in_peer_table(b, a)
+    log = messages(caplog)
+    connected = sum("connected to peer" in m for m in log)
+    refused = sum("closing connection" in m and "duplicate connection" in m for m in log)
+    assert (connected, refused) == ((2, 2) if first == "kept" else (4, 0))
+    assert dialers == set(ids)
+
+
+async def test_a_member_sending_a_bad_event_loses_its_connection_not_the_node(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="peerclass")
+    teacher, student = make_class(tmp_path, students=1).all
+    rogue = load_membership(student)
+    evs = chain(rogue.signing_key, 2)
+    with trio.fail_after(TIMEOUT):
+        async with running([teacher], [config()]) as [us]:
+            for attempt in range(2):  # the node keeps serving after dropping the first
+                stream = await trio.open_tcp_stream("127.0.0.1", us.node.listen_port)
+                shaken = await handshake(stream, rogue, initiator=True, listen_port=1)
+                assert shaken.hello.peer_id == us.peer_id
+                await shaken.framed.send(Have({}, complete=True))
+                await shaken.framed.send(Events([evs[0].raw, bad_signature(evs[1].raw)]))
+                with contextlib.suppress(trio.BrokenResourceError, ProtocolError):
+                    while await shaken.framed.receive() is not None:
+                        pass  # what the node serves, until it closes the connection
+                await shaken.framed.aclose()
+                await wait_for(lambda: logged(caplog, "closed connection", "bad signature"))
+                assert us.node.mesh.sessions == {}
+                assert await us.store.heads() == {us.peer_id: 1, rogue.peer_id: 1}, attempt
+            assert us.store.store.event_by_id(evs[1].id) is None
+
+
+async def test_gossip_over_a_partial_mesh_reaches_everyone(tmp_path: Path) -> None:
+    """Six peers that may each keep only two connections still all converge: events are
+    forwarded hop by hop along a chain of static peers."""
+    dirs = make_class(tmp_path, students=5).all
+    ports = [free_tcp_port() for _ in dirs]
+    configs = [
+        config(
+            port=ports[i],
+            max_connections=2,
+            static_peers=(("127.0.0.1", ports[i + 1]),) if i + 1 < len(dirs) else (),
+        )
+        for i in range(len(dirs))
+    ]
+    with trio.fail_after(TIMEOUT):
+        async with running(dirs, configs) as nodes:
+            for n in nodes:
+                await n.store.append(
+                    n.node.membership.signing_key, "chat", {"room": "general", "text": "hi"}
+                )
+            await wait_for(lambda: _converged_with(nodes, len(nodes) * 2))
+            assert all(len(n.node.mesh.sessions) <= 2 for n in nodes)
+            # The two ends of the chain never talked directly.
+            assert nodes[-1].peer_id not in nodes[0].node.mesh.sessions

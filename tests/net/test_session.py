@@ -1,0 +1,489 @@
+"""Sync and gossip over in-memory streams: catch-up, live push, forwarding, and deliveries that
+are lost, duplicated or reordered by a relay between the two sessions."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import attrs
+import pytest
+import trio
+import trio.testing
+
+import peer.net._session as session_module
+from peer.errors import ProtocolError
+from peer.net._wire import Events, FramedStream, Have, Message, Ping
+from storage import Store
+from storage._async import AsyncStore
+from tests.fixtures_core import bad_signature, chain, new_key, raws, wait_for
+
+TIMEOUT = 30
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> Iterator[Callable[[str], AsyncStore]]:
+    opened: list[Store] = []
+
+    def make(name: str) -> AsyncStore:
+        store = Store.open(tmp_path / name)
+        opened.append(store)
+        return AsyncStore(store)
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+def fill(store: AsyncStore, authors: int, per_author: int) -> list[bytes]:
+    """Give ``store`` the logs of ``authors`` new authors (received, not authored here)."""
+    made = []
+    for _ in range(authors):
+        made.extend(raws(chain(new_key(), per_author)))
+    result = store.store.ingest(made)
+    assert len(result.stored) == len(made)
+    return made
+
+
+@attrs.define(eq=False)
+class Relay:
+    """Forwards messages one way between two framed streams, losing, duplicating or
+    reordering ``Events`` frames as told."""
+
+    drop_next: int = 0
+    drop: Callable[[int], bool] = lambda _index: False
+    duplicate: bool = False
+    reorder: bool = False
+    events_frames: int = 0
+    dropped: int = 0
+    pings: int = 0
+
+    async def pump(self, src: FramedStream, dst: FramedStream) -> None:
+        held: list[Message] = []
+        while True:
+            timeout = 0.05 if held else math.inf  # a held frame is released soon regardless
+            received = False
+            message: Message | None = None
+            with trio.move_on_after(timeout):
+                message = await src.receive()
+                received = True
+            if not received:
+                for m in held:
+                    await dst.send(m)
+                held = []
+                continue
+            if message is None:
+                for m in held:
+                    await dst.send(m)
+                await dst.aclose()
+                return
+            if not isinstance(message, Events):
+                self.pings += isinstance(message, Ping)
+                await dst.send(message)
+                continue
+            index = self.events_frames
+            self.events_frames += 1
+            if self.drop_next > 0 or self.drop(index):
+                self.drop_next = max(0, self.drop_next - 1)
+                self.dropped += 1
+                continue
+            copies: list[Message] = [message, message] if self.duplicate else [message]
+            if self.reorder and not held and index % 2 == 0:
+                held = copies  # goes after the next frame
+                continue
+            for m in copies:
+                await dst.send(m)
+            for m in held:
+                await dst.send(m)
+            held = []
+
+
+def session(framed: FramedStream, store: AsyncStore, name: str) -> session_module.Session:
+    return session_module.Session(framed, store, name.encode().ljust(32, b"\0"), name)
+
+
+async def connect(
+    nursery: trio.Nursery,
+    a: AsyncStore,
+    b: AsyncStore,
+    *,
+    a_to_b: Relay | None = None,
+    b_to_a: Relay | None = None,
+) -> tuple[session_module.Session, session_module.Session]:
+    """Run a session between ``a`` and ``b``, through relays when given."""
+    if a_to_b is None and b_to_a is None:
+        left, right = trio.testing.memory_stream_pair()
+        sa, sb = session(FramedStream(left), a, "A"), session(FramedStream(right), b, "B")
+    else:
+        a_end, relay_a = trio.testing.memory_stream_pair()
+        relay_b, b_end = trio.testing.memory_stream_pair()
+        ra, rb = FramedStream(relay_a), FramedStream(relay_b)
+        nursery.start_soon((a_to_b or Relay()).pump, ra, rb)
+        nursery.start_soon((b_to_a or Relay()).pump, rb, ra)
+        sa, sb = session(FramedStream(a_end), a, "A"), session(FramedStream(b_end), b, "B")
+    nursery.start_soon(sa.run)
+    nursery.start_soon(sb.run)
+    return sa, sb
+
+
+async def converged(*stores: AsyncStore) -> bool:
+    vectors = [await s.heads() for s in stores]
+    return all(v == vectors[0] for v in vectors[1:]) and bool(vectors[0])
+
+
+async def wait_converged(*stores: AsyncStore) -> None:
+    await wait_for(lambda: converged(*stores))
+
+
+async def anti_entropy(*sessions: session_module.Session, interval: float = 0.3) -> None:
+    """What the node's anti-entropy task does, more often."""
+    for s in itertools.cycle(sessions):
+        await trio.sleep(interval)
+        s.request_sync()
+
+
+def same_logs(*stores: AsyncStore) -> None:
+    contents = []
+    for s in stores:
+        heads = s.store.heads()
+        contents.append({a: s.store.events_range(a, 0, 10**6) for a in heads})
+    assert all(c == contents[0] for c in contents[1:])
+    for s in stores:
+        assert s.store.fork_count() == 0
+
+
+# ---- catch-up ---------------------------------------------------------------------------
+
+
+async def test_fresh_peer_catches_up_thousands_of_events(
+    stores: Callable[[str], AsyncStore],
+) -> None:
+    a, b = stores("a"), stores("b")
+    fill(a, authors=5, per_author=700)  # 3,500 events, more than one batch per author
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            sa, sb = await connect(nursery, a, b)
+            await wait_converged(a, b)
+            nursery.cancel_scope.cancel()
+    assert b.store.event_count() == 3500
+    same_logs(a, b)
+    # Each event crossed once (the stats may trail the store by the last batch: not checked).
+    assert sa.stats.events_sent == 3500
+    assert sb.stats.duplicates == 0 and sb.stats.events_sent == 0
+
+
+async def test_both_sides_missing_different_events_converge(
+    stores: Callable[[str], AsyncStore],
+) -> None:
+    a, b = stores("a"), stores("b")
+    shared = fill(a, authors=2, per_author=50)
+    b.store.ingest(shared[:70])  # b holds the first author and part of the second
+    fill(a, authors=1, per_author=30)
+    fill(b, authors=2, per_author=40)
+    await a.append(new_key(), "chat", {"room": "general", "text": "a's own"})
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            await connect(nursery, a, b)
+            await wait_converged(a, b)
+            nursery.cancel_scope.cancel()
+    assert a.store.event_count() == b.store.event_count() == 100 + 30 + 80 + 1
+    same_logs(a, b)
+
+
+# ---- live push and forwarding -----------------------------------------------------------
+
+
+async def test_live_push_after_sync(stores: Callable[[str], AsyncStore]) -> None:
+    a, b = stores("a"), stores("b")
+    key_a, key_b = new_key(), new_key()
+    fill(a, authors=1, per_author=10)
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            await connect(nursery, a, b)
+            await wait_converged(a, b)
+            for i in range(5):
+                event = await a.append(key_a, "chat", {"room": "general", "text": f"live {i}"})
+                await wait_for(
+                    functools.partial(_holds, b, event.author, event.seq)
+                )  # each arrives on its own, pushed
+            await b.append(key_b, "chat", {"room": "general", "text": "and back"})
+            await wait_converged(a, b)
+            nursery.cancel_scope.cancel()
+    assert (await b.heads())[bytes(key_a.verify_key)] == 5
+    assert (await a.heads())[bytes(key_b.verify_key)] == 1
+    same_logs(a, b)
+
+
+async def _holds(store: AsyncStore, author: bytes, seq: int) -> bool:
+    return (await store.heads()).get(author, 0) >= seq
+
+
+async def test_events_are_forwarded_across_a_line_of_three(
+    stores: Callable[[str], AsyncStore],
+) -> None:
+    a, b, c = stores("a"), stores("b"), stores("c")
+    fill(c, authors=1, per_author=20)
+    key_a, key_c = new_key(), new_key()
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            await connect(nursery, a, b)  # a - b - c: a and c never talk
+            await connect(nursery, b, c)
+            await wait_converged(a, b, c)
+            for i in range(10):
+                await a.append(key_a, "chat", {"room": "general", "text": f"from a {i}"})
+                await c.append(key_c, "chat", {"room": "general", "text": f"from c {i}"})
+            await wait_converged(a, b, c)
+            nursery.cancel_scope.cancel()
+    assert (await a.heads())[bytes(key_c.verify_key)] == 10
+    assert (await c.heads())[bytes(key_a.verify_key)] == 10
+    same_logs(a, b, c)
+
+
+# ---- unreliable deliveries --------------------------------------------------------------
+
+
+async def test_lost_pushes_are_repaired_by_gap_requests(
+    stores: Callable[[str], AsyncStore],
+) -> None:
+    a, b = stores("a"), stores("b")
+    key = new_key()
+    author = bytes(key.verify_key)
+    relay = Relay()
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            await connect(nursery, a, b, a_to_b=relay)
+            await a.append(key, "chat", {"room": "general", "text": "1"})
+            await wait_for(lambda: _holds(b, author, 1))
+            relay.drop_next = 2
+            for text in ("2", "3"):  # each push is lost on the way
+                before = relay.dropped
+                await a.append(key, "chat", {"room": "general", "text": text})
+                await wait_for(functools.partial(_dropped_more, relay, before))
+            assert (await b.heads())[author] == 1
+            # The next push reveals the gap; b asks for 2-3 without any anti-entropy.
+            await a.append(key, "chat", {"room": "general", "text": "4"})
+            await wait_converged(a, b)
+            nursery.cancel_scope.cancel()
+    assert relay.dropped == 2
+    same_logs(a, b)
+
+
+async def _dropped_more(relay: Relay, before: int) -> bool:
+    return relay.dropped > before
+
+
+async def test_lost_catch_up_and_pushes_are_repaired_by_anti_entropy(
+    stores: Callable[[str], AsyncStore],
+) -> None:
+    a, b = stores("a"), stores("b")
+    fill(a, authors=4, per_author=300)
+    fill(b, authors=2, per_author=100)
+    key = new_key()
+    lossy = {0, 2, 3, 7, 8, 11}
+    a_to_b = Relay(drop=lambda i: i in lossy)
+    b_to_a = Relay(drop=lambda i: i in {0, 4})
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            sa, sb = await connect(nursery, a, b, a_to_b=a_to_b, b_to_a=b_to_a)
+            nursery.start_soon(anti_entropy, sa, sb)
+            for i in range(12):
+                await a.append(key, "chat", {"room": "general", "text": f"live {i}"})
+            await wait_converged(a, b)
+            nursery.cancel_scope.cancel()
+    assert a_to_b.dropped >= 3 and b_to_a.dropped >= 1
+    assert a.store.event_count() == b.store.event_count() == 1200 + 200 + 12
+    same_logs(a, b)
+
+
+async def test_duplicated_and_reordered_deliveries_converge_without_forks(
+    stores: Callable[[str], AsyncStore],
+) -> None:
+    a, b = stores("a"), stores("b")
+    fill(a, authors=3, per_author=1500)  # several frames per author
+    fill(b, authors=1, per_author=50)
+    key_a, key_b = new_key(), new_key()
+    a_to_b = Relay(duplicate=True, reorder=True)
+    b_to_a = Relay(duplicate=True, reorder=True)
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            _, sb = await connect(nursery, a, b, a_to_b=a_to_b, b_to_a=b_to_a)
+            for i in range(20):
+                await a.append(key_a, "chat", {"room": "general", "text": f"a {i}"})
+                await b.append(key_b, "chat", {"room": "general", "text": f"b {i}"})
+            await wait_converged(a, b)
+            nursery.cancel_scope.cancel()
+    assert a.store.event_count() == b.store.event_count() == 4500 + 50 + 40
+    assert sb.stats.duplicates > 0 and a_to_b.events_frames > 4
+    assert a.store.fork_count() == b.store.fork_count() == 0
+    assert a.store.forked_authors() == b.store.forked_authors() == set()
+    same_logs(a, b)
+
+
+# ---- a misbehaving or silent peer -------------------------------------------------------
+
+
+async def test_bad_signature_from_a_peer_closes_the_session(
+    stores: Callable[[str], AsyncStore],
+) -> None:
+    a = stores("a")
+    evs = chain(new_key(), 3)
+    left, right = trio.testing.memory_stream_pair()
+    sa = session(FramedStream(left), a, "A")
+    liar = FramedStream(right)
+    with trio.fail_after(TIMEOUT):
+        await liar.send(Have({}, complete=True))
+        await liar.send(Events([bad_signature(evs[0].raw)]))
+        with pytest.raises(ProtocolError, match="bad signature"):
+            await sa.run()
+    assert await a.heads() == {}
+    assert a.store.event_count() == 0
+
+
+async def test_bad_signature_after_valid_events_stores_only_the_valid_ones(
+    stores: Callable[[str], AsyncStore],
+) -> None:
+    a = stores("a")
+    evs = chain(new_key(), 4)
+    left, right = trio.testing.memory_stream_pair()
+    sa = session(FramedStream(left), a, "A")
+    liar = FramedStream(right)
+    with trio.fail_after(TIMEOUT):
+        await liar.send(Have({}, complete=True))
+        await liar.send(Events([*raws(evs[:2]), bad_signature(evs[2].raw), evs[3].raw]))
+        with pytest.raises(ProtocolError, match="invalid event"):
+            await sa.run()
+    assert await a.heads() == {evs[0].author: 2}
+    assert a.store.event_by_id(evs[2].id) is None
+    assert a.store.fork_count() == 0
+
+
+async def test_malformed_event_bytes_close_the_session(
+    stores: Callable[[str], AsyncStore],
+) -> None:
+    a = stores("a")
+    left, right = trio.testing.memory_stream_pair()
+    sa = session(FramedStream(left), a, "A")
+    with trio.fail_after(TIMEOUT):
+        await FramedStream(right).send(Events([b"\x93" + b"\x00" * 80]))
+        with pytest.raises(ProtocolError, match="malformed event"):
+            await sa.run()
+    assert a.store.event_count() == 0
+
+
+async def test_peer_closing_ends_the_session_cleanly(stores: Callable[[str], AsyncStore]) -> None:
+    a = stores("a")
+    left, right = trio.testing.memory_stream_pair()
+    sa = session(FramedStream(left), a, "A")
+    other = FramedStream(right)
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sa.run)  # must return, without an error
+            assert isinstance(await other.receive(), Have)
+            await other.aclose()
+    assert a.store.event_count() == 0
+
+
+async def test_close_says_bye_with_the_reason(stores: Callable[[str], AsyncStore]) -> None:
+    a = stores("a")
+    left, right = trio.testing.memory_stream_pair()
+    sa = session(FramedStream(left), a, "A")
+    other = FramedStream(right)
+    received: list[Message | None] = []
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sa.run)
+            assert isinstance(await other.receive(), Have)
+            sa.close("duplicate connection")
+            while True:
+                message = await other.receive()
+                received.append(message)
+                if not isinstance(message, Ping | Have | Events):
+                    break
+    assert received[-1] is not None and getattr(received[-1], "reason", None) == (
+        "duplicate connection"
+    )
+
+
+@pytest.fixture
+def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The store runs in threads, which a virtual clock would skip past; use short real times.
+    monkeypatch.setattr(session_module, "IDLE_TIMEOUT", 1.0)
+    monkeypatch.setattr(session_module, "PING_INTERVAL", 0.1)
+
+
+@pytest.mark.usefixtures("short_timeouts")
+async def test_idle_timeout_closes_a_silent_connection(
+    stores: Callable[[str], AsyncStore],
+) -> None:
+    a = stores("a")
+    left, right = trio.testing.memory_stream_pair()
+    sa = session(FramedStream(left), a, "A")
+    silent = FramedStream(right)  # never sends a byte
+    with trio.fail_after(10), pytest.raises(ProtocolError, match="nothing heard for"):
+        await sa.run()
+    # What we sent meanwhile: our vector, then keep-alives.
+    with trio.fail_after(5):
+        await left.aclose()
+        sent = []
+        while (message := await silent.receive()) is not None:
+            sent.append(message)
+    assert isinstance(sent[0], Have)
+    assert any(isinstance(m, Ping) for m in sent[1:])
+
+
+@pytest.mark.usefixtures("short_timeouts")
+async def test_keep_alives_keep_an_idle_connection_open(
+    stores: Callable[[str], AsyncStore],
+) -> None:
+    a, b = stores("a"), stores("b")
+    fill(a, authors=1, per_author=3)
+    a_to_b, b_to_a = Relay(), Relay()
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            await connect(nursery, a, b, a_to_b=a_to_b, b_to_a=b_to_a)
+            await wait_converged(a, b)
+            # Nothing but keep-alives for longer than the idle timeout (a ping every 0.1 s).
+            await wait_for(lambda: _pinged(a_to_b, b_to_a, 15))
+            key = new_key()
+            await a.append(key, "chat", {"room": "general", "text": "still connected"})
+            await wait_converged(a, b)
+            nursery.cancel_scope.cancel()
+    assert (await b.heads())[bytes(key.verify_key)] == 1
+
+
+async def _pinged(a_to_b: Relay, b_to_a: Relay, count: int) -> bool:
+    return a_to_b.pings >= count and b_to_a.pings >= count
+
+
+async def test_a_version_vector_larger_than_a_frame_is_sent_in_chunks(
+    stores: Callable[[str], AsyncStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A class with more authors than fit one frame still syncs: the vector is chunked."""
+    monkeypatch.setattr(session_module, "VECTOR_CHUNK", 3)
+    sent: dict[str, list[Have]] = {}
+    original = session_module.Session._send
+
+    async def recording(self: session_module.Session, message: Message) -> None:
+        if isinstance(message, Have):
+            sent.setdefault(self.label, []).append(message)
+        await original(self, message)
+
+    monkeypatch.setattr(session_module.Session, "_send", recording)
+    a, b = stores("a"), stores("b")
+    fill(a, authors=8, per_author=2)
+    fill(b, authors=8, per_author=1)
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            await connect(nursery, a, b)
+            await wait_converged(a, b)
+            nursery.cancel_scope.cancel()
+    same_logs(a, b)
+    assert len(a.store.heads()) == 16
+    assert len(sent) == 2  # both sides sent their vectors
+    for haves in sent.values():
+        first_vector = [h for h in haves if h.complete][:3]  # 8 authors: frames of 3, 3, 2
+        assert [h.more for h in first_vector] == [True, True, False]
+        assert max(len(h.heads) for h in haves) <= 3
