@@ -1,0 +1,34 @@
+"""Grade submissions against an instructor's hidden tests, running the code in a sandbox.
+
+A library (no CLI): callers run these blocking functions in a worker thread. Hidden tests
+only ever run inside bubblewrap (``SandboxUnavailable`` otherwise); a student's own code may
+run unsandboxed on their own computer for a self-check, when the caller says so.
+"""
+
+from ._grade import CHECKER_LIMITS as CHECKER_LIMITS
+from ._grade import CheckResult as CheckResult
+from ._grade import GradeResult as GradeResult
+from ._grade import grade_submission as grade_submission
+from ._grade import outputs_match as outputs_match
+from ._grade import self_check as self_check
+from ._languages import COMPILE_LIMITS as COMPILE_LIMITS
+from ._languages import LANGUAGES as LANGUAGES
+from ._languages import CompileError as CompileError
+from ._languages import Language as Language
+from ._languages import Program as Program
+from ._languages import prepare_program as prepare_program
+from ._languages import run_program as run_program
+from ._sandbox import DEFAULT_LIMITS as DEFAULT_LIMITS
+from ._sandbox import Limits as Limits
+from ._sandbox import RunResult as RunResult
+from ._sandbox import RunStatus as RunStatus
+from ._sandbox import SandboxUnavailable as SandboxUnavailable
+from ._sandbox import run_sandboxed as run_sandboxed
+from ._sandbox import run_unsandboxed as run_unsandboxed
+from ._sandbox import sandbox_available as sandbox_available
+from ._sandbox import sandbox_python as sandbox_python
+from ._testdir import MAX_TEST_FILE_BYTES as MAX_TEST_FILE_BYTES
+from ._testdir import TEST_FOLDER_FORMAT as TEST_FOLDER_FORMAT
+from ._testdir import TestCase as TestCase
+from ._testdir import TestSuite as TestSuite
+from ._testdir import load_test_folder as load_test_folder

@@ -1,0 +1,221 @@
+"""Grade a submission against hidden tests, and self-check one against public examples.
+
+Grading runs every test in a fresh sandbox and scores passed weight over total weight. What
+it tells the student is only which tests failed and a fixed reason for each: never a test's
+input or expected output, and never anything the program printed or its exit status, since
+a submission could print its hidden input (to stdout or stderr) or encode it in its exit
+status to smuggle it out through the comment.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from typing import Literal
+
+import attrs
+
+from ._languages import (
+    CompileError,
+    Program,
+    clean_message,
+    prepare_program,
+    run_program,
+)
+from ._sandbox import (
+    DEFAULT_LIMITS,
+    Limits,
+    RunResult,
+    SandboxUnavailable,
+    run_sandboxed,
+    sandbox_available,
+    sandbox_python,
+)
+from ._testdir import TestCase, TestSuite
+
+__all__ = [
+    "CHECKER_LIMITS",
+    "CheckResult",
+    "GradeResult",
+    "grade_submission",
+    "outputs_match",
+    "self_check",
+]
+
+#: The instructor's checker reads up to three 8 MiB files (actual output can be 16 MiB).
+CHECKER_LIMITS = Limits(cpu_seconds=10, wall_seconds=20.0, memory_bytes=1024 * 1024 * 1024)
+DETAIL_LINES = 8
+MAX_DETAIL_CHARS = 1000
+
+Verdict = Literal["accept", "revise"]
+_REASONS = {
+    "timeout": "time limit",
+    "memory": "memory limit",
+    "output_limit": "output limit",
+    "file_limit": "file size limit",
+    "exit_error": "runtime error",
+    "killed": "runtime error",
+}
+
+
+@attrs.frozen
+class GradeResult:
+    """The outcome of grading: accept only when every test passed."""
+
+    verdict: Verdict
+    #: Passed weight / total weight * 100, rounded down.
+    score: int
+    passed: tuple[str, ...]
+    #: (test name, reason): "wrong answer", "time limit", "memory limit", "output limit",
+    #: "file size limit", "runtime error" or "checker error".
+    failed: tuple[tuple[str, str], ...]
+    #: For the student: failing tests and reasons, or the compiler's message. No test data.
+    comment: str
+
+
+@attrs.frozen
+class CheckResult:
+    """One public example: passed, or why not (a diff or the error; the student's own run)."""
+
+    passed: bool
+    detail: str
+
+
+def outputs_match(expected: bytes, actual: bytes) -> bool:
+    """Equal once trailing whitespace on every line and trailing blank lines are dropped."""
+    return _normalised(expected) == _normalised(actual)
+
+
+def _normalised(data: bytes) -> list[str]:
+    lines = [line.rstrip() for line in data.decode("utf-8", errors="replace").splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def grade_submission(
+    language: str, source: str, tests: TestSuite, limits: Limits = DEFAULT_LIMITS
+) -> GradeResult:
+    """Compile (if need be) and run ``source`` on every hidden test, in the sandbox.
+
+    Raises SandboxUnavailable when the sandbox cannot be used (nothing runs then), and
+    UsageError for an unknown language or an oversized source.
+    """
+    reason = sandbox_available()
+    if reason is not None:
+        raise SandboxUnavailable(reason)
+    program = prepare_program(language, source)
+    if isinstance(program, CompileError):
+        return GradeResult("revise", 0, (), (), f"compile error:\n{program.message}")
+    passed: list[str] = []
+    failed: list[tuple[str, str]] = []
+    for test in tests.tests:
+        failure = _run_test(program, test, tests.checker, limits)
+        if failure is None:
+            passed.append(test.name)
+        else:
+            failed.append((test.name, failure))
+    weights = {test.name: test.weight for test in tests.tests}
+    score = sum(weights[name] for name in passed) * 100 // tests.total_weight
+    verdict: Verdict = "revise" if failed else "accept"
+    return GradeResult(verdict, score, tuple(passed), tuple(failed), _comment(tests, failed, score))
+
+
+def _run_test(program: Program, test: TestCase, checker: str | None, limits: Limits) -> str | None:
+    """None when ``test`` passes, else the fixed reason it failed."""
+    result = run_program(program, test.input, limits)
+    if result.status != "ok":
+        return _REASONS[result.status]
+    if checker is None:
+        return None if outputs_match(test.expected, result.stdout) else "wrong answer"
+    return _check(checker, test, result.stdout)
+
+
+def _check(checker: str, test: TestCase, actual: bytes) -> str | None:
+    python = sandbox_python()
+    assert python is not None  # sandbox_available() found one
+    files = {
+        "checker.py": checker.encode("utf-8"),
+        "input": test.input,
+        "expected": test.expected,
+        "actual": actual,
+    }
+    argv = [python, "checker.py", "input", "expected", "actual"]
+    verdict = run_sandboxed(argv, files, limits=CHECKER_LIMITS)
+    if verdict.status == "ok":
+        return None
+    if (
+        verdict.status == "exit_error"
+        and b"Traceback (most recent call last)" not in verdict.stderr
+    ):
+        return "wrong answer"
+    return "checker error"  # crashed (a Python traceback), or a limit: not the student's fault
+
+
+def _comment(tests: TestSuite, failed: list[tuple[str, str]], score: int) -> str:
+    count = len(tests.tests)
+    if not failed:
+        return f"all {count} tests passed"
+    lines = [f"passed {count - len(failed)} of {count} tests (score {score})", "failed:"]
+    lines += [f"  {name}: {reason}" for name, reason in failed]
+    return "\n".join(lines)
+
+
+def self_check(
+    language: str,
+    source: str,
+    examples: Sequence[tuple[str, str]],
+    *,
+    allow_unsandboxed_own_code: bool,
+    limits: Limits = DEFAULT_LIMITS,
+) -> list[CheckResult]:
+    """Run a student's own ``source`` on the problem's public (input, expected) examples.
+
+    Uses the sandbox when it works here. Without one, ``allow_unsandboxed_own_code=True``
+    runs it as a plain subprocess with the same limits where possible: acceptable only
+    because it is the student's own code on their own computer; otherwise this raises
+    SandboxUnavailable. Details may show output and errors: the examples are public.
+    """
+    sandboxed = sandbox_available() is None
+    if not sandboxed and not allow_unsandboxed_own_code:
+        raise SandboxUnavailable(str(sandbox_available()))
+    if not examples:
+        return []
+    program = prepare_program(language, source, sandboxed=sandboxed)
+    if isinstance(program, CompileError):
+        return [CheckResult(False, f"compile error:\n{program.message}")] * len(examples)
+    return [
+        _check_example(run_program(program, given.encode("utf-8"), limits), expected, limits)
+        for given, expected in examples
+    ]
+
+
+def _check_example(result: RunResult, expected: str, limits: Limits) -> CheckResult:
+    """Pass, or the first lines of the diff or error: public data and the student's own code."""
+    if result.status == "ok":
+        if outputs_match(expected.encode("utf-8"), result.stdout):
+            return CheckResult(True, "")
+        diff = difflib.unified_diff(
+            _normalised(expected.encode("utf-8")),
+            _normalised(result.stdout),
+            "expected",
+            "got",
+            n=1,
+            lineterm="",
+        )
+        return _failed(list(diff))
+    if result.status == "timeout":
+        seconds = f"{limits.cpu_seconds} s of CPU or {limits.wall_seconds:g} s in all"
+        return _failed([f"time limit exceeded ({seconds})"])
+    reason = _REASONS[result.status]
+    if result.exit_code is not None and result.exit_code < 0:
+        reason += f" (signal {-result.exit_code})"
+    elif result.exit_code is not None:
+        reason += f" (exit status {result.exit_code})"
+    error = result.stderr.decode("utf-8", errors="replace").rstrip().splitlines()
+    return _failed([reason, *error[1 - DETAIL_LINES :]])
+
+
+def _failed(lines: list[str]) -> CheckResult:
+    detail = clean_message("\n".join(lines[:DETAIL_LINES]))[:MAX_DETAIL_CHARS]
+    return CheckResult(False, detail or "output differs")
