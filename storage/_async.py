@@ -15,8 +15,10 @@ from storage._ingest import IngestResult
 from storage._store import EventRef, Store, StoredEvent
 
 T = TypeVar("T")
-#: How often the peer looks for events written by other processes (e.g. ``chat send``).
+#: How often the peer looks for events written by other processes (e.g. ``chat send``) where
+#: they cannot wake it up; and how often it looks anyway, in case a wake-up was lost.
 POLL_INTERVAL = 0.2
+FALLBACK_POLL_INTERVAL = 5.0
 
 
 @attrs.define(eq=False)
@@ -60,10 +62,29 @@ class AsyncStore:
         self.watch.advance(await self._read(self.store.max_local_id))
 
     async def watch_other_writers(self) -> None:
-        """Poll for events other processes append (the CLI); runs until cancelled."""
+        """Notice events other processes append (the CLI): they send a wake-up datagram to
+        the store's notify address; a slow poll covers a lost one. Runs until cancelled."""
+        address = self.store.notify_address
+        if address is None or not hasattr(trio.socket, "AF_UNIX"):
+            await self._poll(POLL_INTERVAL)
+            return
+        with trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_DGRAM) as sock:
+            try:
+                if isinstance(address, str):
+                    await trio.Path(address).unlink(missing_ok=True)
+                await sock.bind(address)
+            except OSError:  # another process listens here already: fall back to polling
+                await self._poll(POLL_INTERVAL)
+                return
+            while True:
+                await self.refresh()
+                with trio.move_on_after(FALLBACK_POLL_INTERVAL):
+                    await sock.recv(64)
+
+    async def _poll(self, interval: float) -> None:
         while True:
             await self.refresh()
-            await trio.sleep(POLL_INTERVAL)
+            await trio.sleep(interval)
 
     async def ingest(self, raws: Sequence[bytes]) -> IngestResult:
         result = await trio.to_thread.run_sync(self.store.ingest, raws, limiter=self._writer)

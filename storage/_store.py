@@ -35,6 +35,7 @@ from peer.errors import UsageError
 from peer.log import Event, decode_event, hlc, make_event
 from storage import projections
 from storage._ingest import IngestResult, ingest, insert_run, load_head, now_ms
+from storage._notify import notify_address, send_wakeup
 from storage.schema import events, forks, heads, meta, peers, profiles
 
 DB_FILE = "peerclass.db"
@@ -82,9 +83,11 @@ def latest_revision() -> str:
 class Store:
     """Blocking access to one peer's database; all methods are whole units of work."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, notify: str | bytes | None = None) -> None:
         self._engine = engine
         self._write_lock = threading.Lock()
+        #: Where the peer running on this data dir hears that we appended (see ``_notify``).
+        self.notify_address = notify
 
     # ---- opening -------------------------------------------------------------------------
 
@@ -98,7 +101,7 @@ class Store:
         )
         event.listen(engine, "connect", _on_connect)
         event.listen(engine, "begin", _on_begin)
-        store = cls(engine)
+        store = cls(engine, notify_address(data_dir))
         store._migrate()
         return store
 
@@ -165,6 +168,8 @@ class Store:
             )
             projections.project(conn, ev)
             insert_run(conn, [ev], head)
+        if self.notify_address is not None:
+            send_wakeup(self.notify_address)
         return ev
 
     def ingest(self, raws: Sequence[bytes]) -> IngestResult:
