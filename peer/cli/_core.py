@@ -7,7 +7,7 @@ import contextlib
 import functools
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +15,14 @@ import trio
 
 from peer.cli._args import ENV_DISCOVERY_ADDR, ENV_DISCOVERY_PORT, host_port, ipv4, tcp_port
 from peer.cli._console import follow_events, read_terminal
-from peer.cli._output import iso_from_ms, print_json, print_table
-from peer.errors import UsageError, ValidationError
+from peer.cli._output import iso_from_ms, print_json, print_table, safe_line
+from peer.errors import StorageError, UsageError, ValidationError
 from peer.identity import (
+    CLASS_FILE,
+    IDENTITY_FILE,
     ClassInfo,
     Membership,
+    parse_invite,
     has_identity,
     load_membership,
     loose_permissions,
@@ -63,13 +66,15 @@ def add_commands(sub: Any) -> None:
     init.add_argument("--json", action="store_true")
     init.set_defaults(handler=cmd_init)
 
-    invite = sub.add_parser("invite", help="print the class's invite string")
-    invite.set_defaults(handler=cmd_invite)
-
     run = sub.add_parser("run", help="run the peer until Ctrl-C or SIGTERM")
     run.add_argument("--bind", default="0.0.0.0", help="address to listen on")
     run.add_argument("--port", type=tcp_port, default=0, help="TCP port (0: any free port)")
-    run.add_argument("--discovery-addr", type=ipv4, default=None, help="broadcast address")
+    run.add_argument(
+        "--discovery-addr",
+        type=ipv4,
+        default=None,
+        help="broadcast address for beacons (default: that of every interface that is up)",
+    )
     run.add_argument("--discovery-port", type=tcp_port, default=None, help="UDP beacon port")
     run.add_argument("--no-discovery", action="store_true", help="only dial --peer addresses")
     run.add_argument(
@@ -81,6 +86,11 @@ def add_commands(sub: Any) -> None:
         help="a peer to connect to directly (repeatable)",
     )
     run.add_argument("--room", default="general", help="room for lines typed in the terminal")
+    run.add_argument("--no-ui", action="store_true", help="do not serve the local web UI")
+    run.add_argument(
+        "--ui-port", type=tcp_port, default=0, help="port of the web UI (0: any free port)"
+    )
+    run.add_argument("--open", action="store_true", help="open the web UI in the default browser")
     run.set_defaults(handler=cmd_run, env_addr=ENV_DISCOVERY_ADDR, env_port=ENV_DISCOVERY_PORT)
     run.set_defaults(parse_ipv4=ipv4, parse_port=tcp_port)
 
@@ -98,6 +108,8 @@ def add_commands(sub: Any) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from peer.cli._roster import founding_body, join_body  # _roster builds on this module
+
     data_dir: Path = args.data_dir
     if has_identity(data_dir):
         raise UsageError(f"{data_dir} already has an identity; nothing was changed")
@@ -107,13 +119,14 @@ def cmd_init(args: argparse.Namespace) -> int:
     if args.invite:
         if args.role == "instructor":
             raise UsageError("joining with an invite makes you a student; omit --role")
-        klass, role = ClassInfo.from_invite(args.invite), "student"
+        (klass, token), role = parse_invite(args.invite), "student"
     elif args.class_name:
         if args.role != "instructor":
             raise UsageError("creating a class needs --role instructor")
         if not args.class_name.strip() or len(args.class_name) > 100:
             raise UsageError("--class must be a name of 1 to 100 characters")
         klass, role = ClassInfo.create(args.class_name.strip(), bytes(key.verify_key)), "instructor"
+        token = None
     else:
         raise UsageError("give --class NAME --role instructor, or --invite INVITE")
     profile = {"name": args.name.strip(), "role": role}
@@ -122,12 +135,26 @@ def cmd_init(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         raise UsageError(f"--name: {exc}") from None
     membership = Membership(key, klass)
-    save_membership(data_dir, membership)
-    store = Store.open(data_dir)
+    existed = {name for name in (IDENTITY_FILE, CLASS_FILE) if (data_dir / name).exists()}
     try:
-        store.append(key, "profile", profile)
-    finally:
-        store.close()
+        save_membership(data_dir, membership)
+        store = Store.open(data_dir)
+        try:
+            store.append(key, "profile", profile)
+            # Issue 10: a joiner asks to be admitted (its invite's token sealed to the
+            # instructor); a new class starts its roster with its instructor.
+            if role == "student":
+                store.append(key, "join", join_body(klass, profile["name"], token))
+            else:
+                store.append(key, "roster", founding_body(membership, profile["name"]))
+        finally:
+            store.close()
+    except (StorageError, OSError):
+        # Nothing was signed with the new key: take it away, so that 'init' can be run again
+        # once the disk is fixed (instead of "already has an identity").
+        for name in {IDENTITY_FILE, CLASS_FILE} - existed:
+            (data_dir / name).unlink(missing_ok=True)
+        raise
     result = {
         "peer_id": membership.peer_id.hex(),
         "class_id": klass.class_id.hex(),
@@ -140,11 +167,6 @@ def cmd_init(args: argparse.Namespace) -> int:
         print(f"{what} {klass.name!r} as {profile['name']} ({role}), peer id {result['peer_id']}")
         if role == "instructor":
             print(f"invite for students: {result['invite']}")
-    return 0
-
-
-def cmd_invite(args: argparse.Namespace) -> int:
-    print(load_membership(args.data_dir).klass.invite())
     return 0
 
 
@@ -184,6 +206,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, membership: Membership) -> int:
+    from peer.cli._roster import keep_membership  # _roster builds on this module
+
     config = NodeConfig(
         bind=args.bind,
         port=args.port,
@@ -204,23 +228,54 @@ def _run(args: argparse.Namespace, membership: Membership) -> int:
         )
 
     def announce(line: str) -> None:
-        print(line, flush=True)
+        print(safe_line(line), flush=True)
 
     store = Store.open(args.data_dir)
     store.set_running(os.getpid())
     try:
         async_store = AsyncStore(store)
         node = Node(config, membership, async_store, announce)
-        ui = [functools.partial(follow_events, async_store, membership, announce)]
+        ui = [
+            functools.partial(follow_events, async_store, membership, announce),
+            functools.partial(keep_membership, async_store, membership),
+        ]
         if sys.stdin.isatty():
             ui.append(functools.partial(read_terminal, async_store, membership, room))
+        ui.extend(getattr(args, "log_tasks", ()))  # log summaries said on time
+        if not args.no_ui:
+            ui.append(_web_ui(args, async_store, membership, node, announce))
         trio.run(node.run, ui)
     except OSError as exc:
         raise UsageError(f"cannot run the peer: {exc}") from None
     finally:
-        store.set_running(None)
+        try:
+            store.set_running(None)
+        except StorageError as exc:  # e.g. the disk filled up: `status` will show a stale pid
+            print(f"peerclass: warning: {exc}", file=sys.stderr)
         store.close()
     return 0
+
+
+def _web_ui(
+    args: argparse.Namespace,
+    store: AsyncStore,
+    membership: Membership,
+    node: Node,
+    announce: Callable[[str], None],
+) -> Callable[[], Awaitable[None]]:
+    """The web UI task (issue 11); imported only when it runs, so --no-ui costs nothing."""
+    from peer.web import serve_ui
+
+    return functools.partial(
+        serve_ui,
+        store,
+        membership,
+        node,
+        args.data_dir,
+        announce,
+        port=args.ui_port,
+        open_browser=args.open,
+    )
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -292,6 +347,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "forks": store.fork_count(),
             "forked_authors": sorted(a.hex() for a in store.forked_authors()),
             "running": _pid_alive(store.running_pid()),
+            "authoring_blocked": store.authoring_block(membership.peer_id),
         }
     finally:
         store.close()
@@ -304,6 +360,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print("peer is running" if status["running"] else "peer is not running")
     for author in status["forked_authors"]:
         print(f"warning: {names.get(bytes.fromhex(author), '?')} ({author[:8]}) forked their log")
+    if status["authoring_blocked"]:
+        print(f"warning: writing is blocked: {status['authoring_blocked']}")
     return 0
 
 

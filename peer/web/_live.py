@@ -1,0 +1,142 @@
+"""Live updates: one follower task watches the store cursor (the one gossip uses) and the
+network, and every open page hears about changes over Server-Sent Events.
+
+The follower publishes a version number and the sync status; a page's script then fetches the
+page again and swaps its live regions, so what is shown is always what the server renders.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
+
+import attrs
+import trio
+
+from peer.log import hlc
+from storage import AsyncStore
+
+#: Publish at most this often while events pour in (a catch-up of 50,000 events).
+THROTTLE = 0.3
+#: Look at the network this often even when no event arrives (connections come and go).
+POLL = 1.0
+#: A comment line this often keeps proxies and the browser from closing a quiet stream.
+HEARTBEAT = 15.0
+
+
+class Network(Protocol):
+    """What the UI needs to know of the running node (a seam: tests pass a fake)."""
+
+    def connected(self) -> set[bytes]: ...
+
+    def remote_heads(self) -> dict[bytes, int]: ...
+
+
+@attrs.frozen
+class Offline:
+    """No network (the app on its own, in unit tests)."""
+
+    def connected(self) -> set[bytes]:
+        return set()
+
+    def remote_heads(self) -> dict[bytes, int]:
+        return {}
+
+
+@attrs.frozen
+class SyncStatus:
+    connected: int = 0
+    last_sync_ms: int | None = None
+    receiving: int = 0  # events received in the current catch-up
+    expected: int = 0  # events the current catch-up will bring (0: not catching up)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "connected": self.connected,
+            "last_sync": hlc.iso_from_ms(self.last_sync_ms),
+            "receiving": self.receiving,
+            "expected": self.expected,
+            "text": self.text,
+        }
+
+    @property
+    def text(self) -> str:
+        if self.expected:
+            return f"receiving {self.receiving:,} of {self.expected:,} events"
+        peers = "1 peer" if self.connected == 1 else f"{self.connected} peers"
+        return f"connected to {peers}" if self.connected else "no peers connected"
+
+
+@attrs.define(eq=False)
+class Live:
+    """The latest state, and a way for many listeners to wait for the next one."""
+
+    version: int = 0
+    sync: SyncStatus = attrs.field(factory=SyncStatus)
+    _changed: trio.Event = attrs.field(factory=trio.Event)
+
+    def publish(self, sync: SyncStatus, *, content: bool) -> None:
+        if not content and sync == self.sync:
+            return
+        self.sync = sync
+        self.version += 1
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def wait_past(self, version: int) -> None:
+        while self.version <= version:
+            await self._changed.wait()
+
+
+def behind(local: dict[bytes, int], remote: dict[bytes, int]) -> int:
+    """Events the connected peers hold that this store lacks."""
+    return sum(max(0, seq - local.get(author, 0)) for author, seq in remote.items())
+
+
+async def follow(store: AsyncStore, network: Network, live: Live) -> None:
+    """Publish a new version whenever events are stored or the network changes; runs until
+    cancelled."""
+    cursor = store.watch.max_local_id
+    start_behind = 0
+    last_sync: int | None = None
+    while True:
+        with trio.move_on_after(POLL):
+            await store.watch.wait_beyond(cursor)
+        advanced = store.watch.max_local_id > cursor
+        cursor = store.watch.max_local_id
+        connected = network.connected()
+        remote = network.remote_heads()
+        missing = behind(await store.heads(), remote) if remote else 0
+        if connected and (advanced or last_sync is None):
+            last_sync = hlc.wall_ms()
+        start_behind = 0 if missing == 0 else max(start_behind, missing)
+        sync = SyncStatus(
+            connected=len(connected),
+            last_sync_ms=last_sync,
+            receiving=start_behind - missing,
+            expected=start_behind,
+        )
+        live.publish(sync, content=advanced)
+        if advanced:
+            await trio.sleep(THROTTLE)
+
+
+def sse_message(live: Live) -> str:
+    data = json.dumps({"version": live.version, "sync": live.sync.to_json()})
+    return f"event: change\nid: {live.version}\ndata: {data}\n\n"
+
+
+async def stream(live: Live, is_closing: Callable[[], bool] | None = None) -> AsyncIterator[str]:
+    """The Server-Sent Events of one page: the current state now, then every change."""
+    yield "retry: 2000\n\n"
+    yield sse_message(live)
+    seen = live.version
+    while is_closing is None or not is_closing():
+        with trio.move_on_after(HEARTBEAT) as waited:
+            await live.wait_past(seen)
+        if waited.cancelled_caught:
+            yield ": still here\n\n"
+            continue
+        seen = live.version
+        yield sse_message(live)
