@@ -127,8 +127,22 @@ problems = Table(
     Column("examples", Text, nullable=False),  # JSON list of [input, output]
     Column("tags", Text, nullable=False),  # JSON list of strings
     Column("due", Integer),  # milliseconds since the epoch, UTC
+    Column("languages", Text, nullable=False, server_default='["python"]'),  # JSON list
+    Column("late_policy", String(16), nullable=False, server_default="mark"),
+    # "peers": classmates who submitted may read the submissions (issue 10).
+    Column("review", String(16), nullable=False, server_default="instructor"),
     Index("ix_problems_root", "root", "seq"),
 )
+
+def _sealed_columns() -> list[Column[bool]]:
+    """Whether the body was sealed, whether this identity could read it, and whether what it
+    read broke the schema (such a row keeps the visible fields only)."""
+    return [
+        Column("sealed", Boolean, nullable=False, server_default="0"),
+        Column("readable", Boolean, nullable=False, server_default="1"),
+        Column("invalid", Boolean, nullable=False, server_default="0"),
+    ]
+
 
 #: Every submission as its author sent it; ``problem`` may not have arrived yet.
 submissions = Table(
@@ -140,11 +154,13 @@ submissions = Table(
     Column("ts", Integer, nullable=False),
     Column("problem", LargeBinary(32), nullable=False),
     Column("attempt", Integer, nullable=False),
-    Column("language", String(32), nullable=False),
-    Column("solution", Text, nullable=False),
-    Column("checks", Text, nullable=False),  # JSON list of [passed, detail]
-    Column("checks_passed", Integer, nullable=False),
-    Column("checks_total", Integer, nullable=False),
+    # The sealed part: NULL where this peer's identity cannot read it (issue 10).
+    Column("language", String(32)),
+    Column("solution", Text),
+    Column("checks", Text),  # JSON list of [passed, detail]
+    Column("checks_passed", Integer),
+    Column("checks_total", Integer),
+    *_sealed_columns(),
     Index("ix_submissions_problem", "problem"),
     Index("ix_submissions_author_problem", "author", "problem", "attempt"),
 )
@@ -160,11 +176,82 @@ feedback = Table(
     Column("submission", LargeBinary(32), nullable=False),
     Column("root", LargeBinary(32), nullable=False),
     Column("supersedes", LargeBinary(32)),
-    Column("verdict", String(16), nullable=False),
+    # The sealed part: NULL where this peer's identity cannot read it (issue 10).
+    Column("verdict", String(16)),
     Column("score", Integer),
-    Column("comment", Text, nullable=False),
+    Column("comment", Text),
+    *_sealed_columns(),
     Index("ix_feedback_submission", "submission"),
     Index("ix_feedback_root", "root", "seq"),
 )
 
-PROJECTION_TABLES = (profiles, messages, problems, submissions, feedback)
+# ---- membership and sealing (issue 10) ------------------------------------------------------
+
+#: Every ``roster`` event; only the instructor's count (queries decide, by author).
+roster = Table(
+    "roster",
+    metadata,
+    Column("event_id", LargeBinary(32), primary_key=True),
+    Column("author", LargeBinary(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("ts", Integer, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("peer", LargeBinary(32), nullable=False),
+    Column("name", Text),
+    Column("role", String(16)),
+    Column("invite", LargeBinary(16)),
+    Index("ix_roster_peer", "peer", "author", "seq"),
+)
+
+#: Every ``join``; ``token_hash`` only where this identity (the instructor) opened the token.
+joins = Table(
+    "joins",
+    metadata,
+    Column("event_id", LargeBinary(32), primary_key=True),
+    Column("author", LargeBinary(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("ts", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("token_hash", LargeBinary(16)),
+)
+
+#: Every ``share``: ``author`` gave ``recipient`` the content key of ``target``.
+shares = Table(
+    "shares",
+    metadata,
+    Column("event_id", LargeBinary(32), primary_key=True),
+    Column("author", LargeBinary(32), nullable=False),
+    Column("ts", Integer, nullable=False),
+    Column("target", LargeBinary(32), nullable=False),
+    Column("recipient", LargeBinary(32), nullable=False),
+    Index("ix_shares_target", "target", "recipient"),
+)
+
+#: The content keys this identity holds (opened from an envelope or a share it received).
+content_keys = Table(
+    "content_keys",
+    metadata,
+    Column("event_id", LargeBinary(32), primary_key=True),
+    Column("key", LargeBinary(32), nullable=False),
+)
+
+#: One-student invites this (instructor's) peer made: local, never synced, not a projection.
+invites = Table(
+    "invites",
+    metadata,
+    Column("token_hash", LargeBinary(16), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("created_at", Integer, nullable=False),
+)
+
+PROJECTION_TABLES = (
+    profiles,
+    messages,
+    problems,
+    submissions,
+    feedback,
+    roster,
+    joins,
+    shares,
+    content_keys,
+)

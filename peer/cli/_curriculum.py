@@ -8,17 +8,37 @@ checked first, so a refusal is one line on stderr, a non-zero exit, and nothing 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from peer.cli._core import open_peer, resolve_peer
-from peer.cli._output import iso_from_ms, iso_from_ts, parse_iso_ms, print_json, print_table
-from peer.cli._selfcheck import run_checks
+from peer.cli._output import (
+    iso_from_ms,
+    iso_from_ts,
+    local_time,
+    local_time_ts,
+    parse_iso_ms,
+    print_json,
+    print_table,
+)
+from peer.cli._selfcheck import choose_language, run_self_check, self_check_lines
 from peer.errors import UsageError, ValidationError
+from peer.grading import LANGUAGES
 from peer.identity import Membership, short_id
-from peer.log import MAX_SOLUTION_BYTES, VERDICTS, Example, check_tag
+from peer.log import (
+    DEFAULT_LANGUAGES,
+    DEFAULT_LATE_POLICY,
+    LATE_POLICIES,
+    MAX_SOLUTION_BYTES,
+    VERDICTS,
+    Example,
+    check_tag,
+    hlc,
+    is_late,
+)
 from storage import Store
 from storage.queries._curriculum import (
     Feedback,
@@ -38,6 +58,13 @@ from storage.queries._curriculum import (
 )
 
 Handler = Callable[[argparse.Namespace, Membership, Store], int]
+SEALED = "sealed"
+SEALED_TEXT = "(sealed: you cannot read this)"
+LATE_POLICY_TEXT = {
+    "accept": "accepted as on time",
+    "mark": "marked late",
+    "refuse-grade": "marked late and not graded",
+}
 
 
 def add_commands(sub: Any) -> None:
@@ -46,23 +73,25 @@ def add_commands(sub: Any) -> None:
     submit = sub.add_parser("submit", help="submit a solution (self-checked against examples)")
     submit.add_argument("problem", metavar="PROBLEM_ID")
     submit.add_argument("file", type=Path, metavar="FILE")
-    submit.add_argument("--language", default="python")
-    submit.set_defaults(handler=_with_peer(cmd_submit))
+    submit.add_argument(
+        "--language", help="python or c (default: from the file name, else the problem's first)"
+    )
+    submit.set_defaults(handler=with_peer(cmd_submit))
     listing = sub.add_parser("submissions", help="list submissions")
     listing.add_argument("--problem", metavar="PROBLEM_ID")
     listing.add_argument("--author", metavar="PEER_ID_OR_NAME")
     listing.add_argument("--json", action="store_true")
-    listing.set_defaults(handler=_with_peer(cmd_submissions))
+    listing.set_defaults(handler=with_peer(cmd_submissions))
     one = sub.add_parser("submission", help="look at one submission")
     one_sub = one.add_subparsers(dest="submission_command", required=True, parser_class=type(one))
     show = one_sub.add_parser("show", help="a submission's solution, self-check and feedback")
     show.add_argument("submission", metavar="SUBMISSION_ID")
     show.add_argument("--json", action="store_true")
-    show.set_defaults(handler=_with_peer(cmd_submission_show))
+    show.set_defaults(handler=with_peer(cmd_submission_show))
     _add_feedback(sub)
     prog = sub.add_parser("progress", help="your progress (the instructor: the whole class)")
     prog.add_argument("--json", action="store_true")
-    prog.set_defaults(handler=_with_peer(cmd_progress))
+    prog.set_defaults(handler=with_peer(cmd_progress))
 
 
 def _add_problem(sub: Any) -> None:
@@ -83,16 +112,45 @@ def _add_problem(sub: Any) -> None:
         help="an example's input and expected output (repeatable)",
     )
     publish.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
-    publish.add_argument("--due", help="due time, ISO 8601 (UTC unless it names a zone)")
+    publish.add_argument("--due", help="due time, ISO 8601 (local time unless it names a zone)")
+    publish.add_argument(
+        "--allow-past", action="store_true", help="accept a --due that has already passed"
+    )
+    publish.add_argument(
+        "--late-policy",
+        choices=LATE_POLICIES,
+        default=DEFAULT_LATE_POLICY,
+        help="work submitted after --due: accept it, mark it late (default), or mark it and "
+        "have 'peerclass grade' refuse to grade it",
+    )
+    publish.add_argument(
+        "--languages",
+        type=_languages,
+        default=DEFAULT_LANGUAGES,
+        metavar="LANG[,LANG]",
+        help=f"the languages solutions may be in: {', '.join(LANGUAGES)} (default: python)",
+    )
     publish.add_argument("--supersedes", metavar="PROBLEM_ID", help="revise your own problem")
-    publish.set_defaults(handler=_with_peer(cmd_problem_publish))
+    publish.set_defaults(handler=with_peer(cmd_problem_publish))
     listing = problem_sub.add_parser("list", help="list problems (newest revisions)")
     listing.add_argument("--json", action="store_true")
-    listing.set_defaults(handler=_with_peer(cmd_problem_list))
+    listing.set_defaults(handler=with_peer(cmd_problem_list))
     show = problem_sub.add_parser("show", help="a problem's statement and examples")
     show.add_argument("problem", metavar="PROBLEM_ID")
     show.add_argument("--json", action="store_true")
-    show.set_defaults(handler=_with_peer(cmd_problem_show))
+    show.set_defaults(handler=with_peer(cmd_problem_show))
+
+
+def _languages(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
+    if not names:
+        raise argparse.ArgumentTypeError("--languages needs at least one language")
+    for name in names:
+        if name not in LANGUAGES:
+            raise argparse.ArgumentTypeError(
+                f"language {name!r} is not one peerclass runs; choose from {', '.join(LANGUAGES)}"
+            )
+    return names
 
 
 def _score(text: str) -> int:
@@ -114,14 +172,14 @@ def _add_feedback(sub: Any) -> None:
     give.add_argument("--score", type=_score, help="a score from 0 to 100")
     give.add_argument("--comment", required=True, help="the feedback (Markdown)")
     give.add_argument("--supersedes", metavar="FEEDBACK_ID", help="revise your own feedback")
-    give.set_defaults(handler=_with_peer(cmd_feedback_give))
+    give.set_defaults(handler=with_peer(cmd_feedback_give))
     listing = fb_sub.add_parser("list", help="list feedback (newest revisions)")
     listing.add_argument("--submission", metavar="SUBMISSION_ID")
     listing.add_argument("--json", action="store_true")
-    listing.set_defaults(handler=_with_peer(cmd_feedback_list))
+    listing.set_defaults(handler=with_peer(cmd_feedback_list))
 
 
-def _with_peer(handler: Handler) -> Callable[[argparse.Namespace], int]:
+def with_peer(handler: Handler) -> Callable[[argparse.Namespace], int]:
     """Open the data dir around ``handler`` and close it after, whatever happens."""
 
     def run(args: argparse.Namespace) -> int:
@@ -152,8 +210,16 @@ def _read_text(path: Path, what: str, *, max_bytes: int | None = None) -> str:
     return text.replace("\r\n", "\n")
 
 
-def _parse_due(text: str) -> int:
-    return parse_iso_ms(text, "--due")
+def _parse_due(text: str, allow_past: bool) -> int:
+    due = parse_iso_ms(text, "--due")
+    if due <= 0:
+        raise UsageError(f"--due {text!r} is before 1970")
+    if due < hlc.wall_ms() and not allow_past:
+        raise UsageError(
+            f"--due {text!r} is in the past ({local_time(due)}); "
+            "give --allow-past to publish it anyway"
+        )
+    return due
 
 
 def _own_event(store: Store, prefix: str, kind: str, me: bytes) -> bytes:
@@ -174,7 +240,7 @@ def _authoring() -> Iterator[None]:
         raise UsageError(str(exc)) from None
 
 
-def _problem_thread(store: Store, prefix: str, instructor: bytes) -> Problem:
+def problem_thread(store: Store, prefix: str, instructor: bytes) -> Problem:
     """The newest revision of the problem an id prefix names (any revision of it will do)."""
     found = newest_revision(store, store.resolve_prefix(prefix, kind="problem"), instructor)
     if found is None:
@@ -202,7 +268,11 @@ def cmd_problem_publish(args: argparse.Namespace, me: Membership, store: Store) 
         "tags": tags,
     }
     if args.due is not None:
-        body["due"] = _parse_due(args.due)
+        body["due"] = _parse_due(args.due, args.allow_past)
+    if args.languages != DEFAULT_LANGUAGES:  # defaults are left out: older peers know them
+        body["languages"] = list(args.languages)
+    if args.late_policy != DEFAULT_LATE_POLICY:
+        body["late_policy"] = args.late_policy
     if args.supersedes is not None:
         body["supersedes"] = _own_event(store, args.supersedes, "problem", me.peer_id)
     with _authoring():
@@ -223,7 +293,22 @@ def problem_json(p: Problem) -> dict[str, Any]:
         "ts": iso_from_ts(p.ts),
         "revision_of": p.revision_of.hex() if p.revision_of else None,
         "examples": len(p.examples),
+        "languages": list(p.languages),
+        "late_policy": p.late_policy,
     }
+
+
+def _checks_text(s: Submission) -> str:
+    if s.checks_passed is None or s.checks_total is None:
+        return SEALED
+    return f"{s.checks_passed}/{s.checks_total}"
+
+
+def _due_text(p: Problem) -> str:
+    if p.due is None:
+        return "-"
+    overdue = " (passed)" if p.due < hlc.wall_ms() else ""
+    return local_time(p.due, seconds=False) + overdue
 
 
 def _who(author: bytes, name: str | None) -> str:
@@ -238,7 +323,7 @@ def cmd_problem_list(args: argparse.Namespace, me: Membership, store: Store) -> 
         print("no problems yet")
     else:
         print_table(
-            ["ID", "TITLE", "KIND", "AUTHOR", "EXAMPLES", "DUE"],
+            ["ID", "TITLE", "KIND", "AUTHOR", "EXAMPLES", "LANGUAGES", "DUE"],
             [
                 [
                     p.id.hex()[:8],
@@ -246,7 +331,8 @@ def cmd_problem_list(args: argparse.Namespace, me: Membership, store: Store) -> 
                     "official" if p.official else "practice",
                     _who(p.author, p.author_name),
                     str(len(p.examples)),
-                    (iso_from_ms(p.due) or "-")[:16].replace("T", " "),
+                    ",".join(p.languages),
+                    _due_text(p),
                 ]
                 for p in found
             ],
@@ -255,7 +341,7 @@ def cmd_problem_list(args: argparse.Namespace, me: Membership, store: Store) -> 
 
 
 def cmd_problem_show(args: argparse.Namespace, me: Membership, store: Store) -> int:
-    newest_id = _problem_thread(store, args.problem, me.klass.instructor).id
+    newest_id = problem_thread(store, args.problem, me.klass.instructor).id
     found = get_problem(
         store, store.resolve_prefix(args.problem, kind="problem"), me.klass.instructor
     )
@@ -276,8 +362,11 @@ def cmd_problem_show(args: argparse.Namespace, me: Membership, store: Store) -> 
     print(f"id {found.id.hex()}")
     if found.tags:
         print(f"tags: {', '.join(found.tags)}")
+    print(f"languages: {', '.join(found.languages)}")
     if found.due is not None:
-        print(f"due: {iso_from_ms(found.due)}")
+        policy = LATE_POLICY_TEXT[found.late_policy]
+        print(f"due: {local_time(found.due)}{' (passed)' if found.due < hlc.wall_ms() else ''}")
+        print(f"late work: {policy}")
     if newest_id != found.id:
         print(f"superseded by a newer revision, {newest_id.hex()[:8]}")
     print()
@@ -291,30 +380,34 @@ def cmd_problem_show(args: argparse.Namespace, me: Membership, store: Store) -> 
 # ---- submissions ------------------------------------------------------------------------------
 
 
+def read_solution(path: Path) -> str:
+    return _read_text(path, "solution", max_bytes=MAX_SOLUTION_BYTES)
+
+
 def cmd_submit(args: argparse.Namespace, me: Membership, store: Store) -> int:
-    problem = _problem_thread(store, args.problem, me.klass.instructor)
-    solution = _read_text(args.file, "solution", max_bytes=MAX_SOLUTION_BYTES)
-    language = args.language.strip().lower()
-    checks = run_checks(solution, problem.examples) if language == "python" else []
+    problem = problem_thread(store, args.problem, me.klass.instructor)
+    solution = read_solution(args.file)
+    language = choose_language(problem, args.language, args.file)
+    check = run_self_check(problem, language, solution)
+    for line in self_check_lines(problem, check):
+        print(line)
     body = {
         # Attempts count per problem thread, so a submission names the thread's first revision.
         "problem": problem.root,
         "attempt": next_attempt(store, me.peer_id, problem.root),
         "language": language,
         "solution": solution,
-        "checks": [c.to_body() for c in checks],
+        "checks": check.bodies(),
     }
     with _authoring():
         event = store.append(me.signing_key, "submission", body)
-    passed = sum(c.passed for c in checks)
+    late = ""
+    if is_late(event.ts, problem.due, problem.late_policy):
+        late = f", late: {problem.title!r} was due {local_time(problem.due)}"
+        if problem.late_policy == "refuse-grade":
+            late += " and late work is not graded"
+    print(f"recorded attempt {body['attempt']}{late}")
     print(event.id.hex())
-    note = "" if language == "python" else " (only python solutions are run here)"
-    print(f"attempt {body['attempt']} at {problem.title!r}: passed {passed}/{len(checks)}{note}")
-    for number, check in enumerate(checks, 1):
-        if not check.passed:
-            print(f"  example {number} failed:")
-            for line in check.detail.splitlines():
-                print(f"    {line}")
     return 0
 
 
@@ -329,13 +422,14 @@ def submission_json(s: Submission) -> dict[str, Any]:
         "language": s.language,
         "checks_passed": s.checks_passed,
         "checks_total": s.checks_total,
+        "late": s.late,
     }
 
 
 def cmd_submissions(args: argparse.Namespace, me: Membership, store: Store) -> int:
     root = None
     if args.problem is not None:
-        root = _problem_thread(store, args.problem, me.klass.instructor).root
+        root = problem_thread(store, args.problem, me.klass.instructor).root
     author = None if args.author is None else resolve_peer(store, args.author)
     found = list_submissions(store, problem_root=root, author=author)
     if args.json:
@@ -344,15 +438,17 @@ def cmd_submissions(args: argparse.Namespace, me: Membership, store: Store) -> i
         print("no submissions yet")
     else:
         print_table(
-            ["ID", "PROBLEM", "AUTHOR", "ATTEMPT", "SELF-CHECK", "WHEN"],
+            ["ID", "PROBLEM", "AUTHOR", "ATTEMPT", "LANGUAGE", "SELF-CHECK", "WHEN", "LATE"],
             [
                 [
                     s.id.hex()[:8],
                     s.problem_title,
                     _who(s.author, s.author_name),
                     str(s.attempt),
-                    f"{s.checks_passed}/{s.checks_total}",
-                    (iso_from_ts(s.ts) or "")[:19].replace("T", " "),
+                    s.language or SEALED,
+                    _checks_text(s),
+                    local_time_ts(s.ts),
+                    "late" if s.late else "-",
                 ]
                 for s in found
             ],
@@ -378,9 +474,10 @@ def cmd_submission_show(args: argparse.Namespace, me: Membership, store: Store) 
         )
         return 0
     print(f"{_who(s.author, s.author_name)}, attempt {s.attempt} at {s.problem_title!r}")
-    print(f"id {s.id.hex()}, {s.language}, self-check passed {s.checks_passed}/{s.checks_total}")
+    print(f"id {s.id.hex()}, {s.language or SEALED}, self-check passed {_checks_text(s)}")
+    print(f"submitted {local_time_ts(s.ts)}{' (late)' if s.late else ''}")
     print()
-    print(detail.solution.rstrip())
+    print(SEALED_TEXT if detail.solution is None else detail.solution.rstrip())
     for f in reviews:
         print()
         _print_feedback(f)
@@ -402,16 +499,38 @@ def cmd_feedback_give(args: argparse.Namespace, me: Membership, store: Store) ->
     }
     if args.score is not None:
         body["score"] = args.score
+    revises = None
     if args.supersedes is not None:
         earlier = _own_event(store, args.supersedes, "feedback", me.peer_id)
         event = store.event_by_id(earlier)
         if event is None or event.body["submission"] != submission_id:
             raise UsageError(f"--supersedes {args.supersedes} is feedback on another submission")
         body["supersedes"] = earlier
+    else:
+        revises = latest_own_feedback(store, me, submission_id)
+        if revises is not None:
+            body["supersedes"] = revises
     with _authoring():
         created = store.append(me.signing_key, "feedback", body)
     print(created.id.hex())
+    if revises is not None:
+        print(
+            f"note: you already gave feedback on {submission_id.hex()[:8]}, so this revises "
+            f"your latest, {revises.hex()[:8]} (one reviewer's feedback counts once)",
+            file=sys.stderr,
+        )
     return 0
+
+
+def latest_own_feedback(store: Store, me: Membership, submission_id: bytes) -> bytes | None:
+    """The newest version of our own feedback on a submission, if we gave some: a second
+    piece of feedback by one reviewer is a revision of it, so it never counts twice."""
+    mine = [
+        f
+        for f in list_feedback(store, me.klass.instructor, submission=submission_id)
+        if f.reviewer == me.peer_id
+    ]
+    return max(mine, key=lambda f: (f.ts, f.seq)).id if mine else None
 
 
 def feedback_json(f: Feedback) -> dict[str, Any]:
@@ -431,14 +550,14 @@ def feedback_json(f: Feedback) -> dict[str, Any]:
 
 
 def _print_feedback(f: Feedback) -> None:
-    when = (iso_from_ts(f.ts) or "")[:19].replace("T", " ")
+    when = local_time_ts(f.ts)
     score = "" if f.score is None else f", score {f.score}"
     revised = " (revised)" if f.revision_of else ""
     print(
         f"{when} {f.id.hex()[:8]} {_who(f.reviewer, f.reviewer_name)} [{f.role}] on "
-        f"{f.submission_id.hex()[:8]}: {f.verdict}{score}{revised}"
+        f"{f.submission_id.hex()[:8]}: {f.verdict or SEALED}{score}{revised}"
     )
-    for line in f.comment.rstrip().splitlines():
+    for line in (f.comment or "").rstrip().splitlines():
         print(f"    {line}")
 
 
@@ -466,8 +585,10 @@ def progress_json(p: Progress) -> dict[str, Any]:
         "problem_id": p.problem.id.hex(),
         "title": p.problem.title,
         "official": p.problem.official,
+        "due": iso_from_ms(p.problem.due),
         "attempts": p.attempts,
         "latest_submission": latest.id.hex() if latest else None,
+        "late": latest.late if latest else None,
         "checks_passed": latest.checks_passed if latest else None,
         "checks_total": latest.checks_total if latest else None,
         "verdicts": [
@@ -485,12 +606,13 @@ def progress_json(p: Progress) -> dict[str, Any]:
 
 
 def _cell(p: Progress) -> str:
+    late = " late" if p.latest is not None and p.latest.late else ""
     if p.accepted:
-        return "accepted"
+        return "accepted" + late
     if p.latest is None:
         return "-"
-    verdict = "/".join(sorted({f.verdict for f in p.verdicts})) or "unreviewed"
-    return f"{p.attempts}x {p.latest.checks_passed}/{p.latest.checks_total} {verdict}"
+    verdict = "/".join(sorted({f.verdict or SEALED for f in p.verdicts})) or "unreviewed"
+    return f"{p.attempts}x {_checks_text(p.latest)} {verdict}{late}"
 
 
 def cmd_progress(args: argparse.Namespace, me: Membership, store: Store) -> int:
@@ -504,15 +626,17 @@ def cmd_progress(args: argparse.Namespace, me: Membership, store: Store) -> int:
         print("no problems yet")
     else:
         print_table(
-            ["PROBLEM", "TITLE", "ATTEMPTS", "SELF-CHECK", "VERDICTS", "ACCEPTED"],
+            ["PROBLEM", "TITLE", "DUE", "ATTEMPTS", "SELF-CHECK", "VERDICTS", "ACCEPTED", "LATE"],
             [
                 [
                     p.problem.id.hex()[:8],
                     p.problem.title,
+                    _due_text(p.problem),
                     str(p.attempts),
-                    f"{p.latest.checks_passed}/{p.latest.checks_total}" if p.latest else "-",
+                    _checks_text(p.latest) if p.latest else "-",
                     ", ".join(f"{f.verdict} ({f.role})" for f in p.verdicts) or "-",
                     "yes" if p.accepted else "no",
+                    "late" if p.latest is not None and p.latest.late else "-",
                 ]
                 for p in mine
             ],
@@ -530,7 +654,13 @@ def _class_progress(args: argparse.Namespace, store: Store, instructor: bytes) -
         print_json(
             {
                 "problems": [
-                    {"id": p.id.hex(), "title": p.title, "official": p.official} for p in problems
+                    {
+                        "id": p.id.hex(),
+                        "title": p.title,
+                        "official": p.official,
+                        "due": iso_from_ms(p.due),
+                    }
+                    for p in problems
                 ],
                 "students": [
                     {

@@ -115,8 +115,8 @@ def run_demo(count: int) -> int:
             root / "files" / "sum.py", "a, b = map(int, input().split())\nprint(a + b)\n"
         )
         submitted = cli(dirs[1], "submit", problem[:8], solution).stdout.splitlines()
-        print(f"   {names[1]} submits {submitted[0][:8]}; self-check run locally: {submitted[1]}")
-        cli(dirs[0], "feedback", "give", submitted[0][:8], "--verdict", "accept", "--score", "95",
+        print(f"   {names[1]} submits {submitted[-1][:8]}; {submitted[0]}")
+        cli(dirs[0], "feedback", "give", submitted[-1][:8], "--verdict", "accept", "--score", "95",
             "--comment", "Clean and correct.")  # fmt: skip
         print(f"   {names[0]} accepts it with a score of 95")
         wait_converged(dirs[:offline])
@@ -129,7 +129,7 @@ def run_demo(count: int) -> int:
         print(f"   caught up in {took:.1f}s")
         _show_chat(dirs[offline], names[offline])
         _say(f"{names[offline]} reviews {names[1]}'s submission as a peer")
-        cli(dirs[offline], "feedback", "give", submitted[0][:8], "--verdict", "accept",
+        cli(dirs[offline], "feedback", "give", submitted[-1][:8], "--verdict", "accept",
             "--comment", "Nice use of map().")  # fmt: skip
         took = wait_converged(dirs)
         views = [_curriculum(d) for d in dirs]

@@ -1,96 +1,94 @@
-"""Run a student's own Python solution against a problem's examples, locally.
-
-Only ever called by ``peerclass submit`` on the file its user gives: code written by other
-people is never run. Each example gets a fresh interpreter (``sys.executable -I``) in a
-scratch directory, its input on stdin, and a time limit; output is compared after trimming
-trailing whitespace on each line and at the end.
+"""The self-check ``peerclass check`` and ``peerclass submit`` share: a student's own solution
+run against the problem's public examples, on their own computer, through the grading engine
+(in its sandbox where there is one, else as a plain subprocess with the same limits: this is
+only ever the user's own file). Both commands print exactly the same lines.
 """
 
 from __future__ import annotations
 
-import difflib
-import subprocess
-import sys
-import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
 
-from peer.log import CONTROL_RE, MAX_CHECK_DETAIL, Example
+from peer.errors import UsageError
+from peer.grading import LANGUAGES, CheckResult, self_check
+from peer.log import CONTROL_RE, MAX_CHECK_DETAIL
+from storage.queries import Problem
 
-TIME_LIMIT = 5.0
-DETAIL_LINES = 8
-#: Read at most this much of what a solution prints (a runaway loop can print gigabytes).
-MAX_OUTPUT = 1024 * 1024
+#: File name endings that say which language a solution is in, when ``--language`` does not.
+SUFFIXES = {".py": "python", ".c": "c"}
 
 
 @attrs.frozen
-class CheckResult:
-    passed: bool
-    detail: str  # empty when passed; else the first lines of the difference or the error
+class SelfCheck:
+    """The result of every example, or why none could run here (no C compiler, say)."""
 
-    def to_body(self) -> dict[str, object]:
-        return {"passed": self.passed, "detail": self.detail}
+    language: str
+    results: tuple[CheckResult, ...]
+    not_run: str | None = None
 
+    @property
+    def passed(self) -> int:
+        return sum(r.passed for r in self.results)
 
-def normalise(text: str) -> str:
-    """Text with trailing whitespace removed from every line and from the end."""
-    return "\n".join(line.rstrip() for line in text.rstrip().splitlines())
+    @property
+    def all_passed(self) -> bool:
+        return self.not_run is None and self.passed == len(self.results)
 
-
-def run_checks(
-    solution: str, examples: Sequence[Example], time_limit: float = TIME_LIMIT
-) -> list[CheckResult]:
-    """Run ``solution`` once per example; one result per example, in order."""
-    if not examples:
-        return []
-    with tempfile.TemporaryDirectory(prefix="peerclass-check-") as tmp:
-        script = Path(tmp) / "solution.py"
-        script.write_text(solution, encoding="utf-8")
-        return [_run_one(script, example, time_limit) for example in examples]
+    def bodies(self) -> list[dict[str, object]]:
+        """The results as a submission carries them (printable, within the schema's limit)."""
+        return [
+            {"passed": r.passed, "detail": CONTROL_RE.sub("?", r.detail)[:MAX_CHECK_DETAIL]}
+            for r in self.results
+        ]
 
 
-def _run_one(script: Path, example: Example, time_limit: float) -> CheckResult:
-    work = script.parent
-    out_path, err_path = work / "stdout.txt", work / "stderr.txt"
-    with out_path.open("wb") as out, err_path.open("wb") as err:
-        try:
-            completed = subprocess.run(
-                [sys.executable, "-I", str(script)],
-                input=example.input.encode(),
-                stdout=out,
-                stderr=err,
-                cwd=work,
-                timeout=time_limit,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            return CheckResult(False, f"time limit of {time_limit:g} s exceeded")
-    got = _read_capped(out_path)
-    if completed.returncode != 0:
-        error = _read_capped(err_path).rstrip().splitlines()[1 - DETAIL_LINES :]
-        return _failed([f"exited with status {completed.returncode}", *error])
-    if normalise(got) == normalise(example.output):
-        return CheckResult(True, "")
-    diff = difflib.unified_diff(
-        normalise(example.output).splitlines(),
-        normalise(got).splitlines(),
-        "expected",
-        "got",
-        n=1,
-        lineterm="",
-    )
-    return _failed(list(diff))
+def choose_language(problem: Problem, requested: str | None, file: Path) -> str:
+    """``--language``, else what the file name says, else the problem's first language; a
+    UsageError if the problem does not accept it."""
+    if requested is not None:
+        language = requested.strip().lower()
+    else:
+        language = SUFFIXES.get(file.suffix.lower(), problem.languages[0])
+    if language not in problem.languages:
+        accepted = ", ".join(problem.languages)
+        raise UsageError(
+            f"{problem.title!r} accepts {accepted}, not {language!r}"
+            + ("" if requested is not None else f" (from {file.name}; give --language)")
+        )
+    if language not in LANGUAGES:
+        raise UsageError(f"peerclass cannot run {language!r}; it runs {', '.join(LANGUAGES)}")
+    return language
 
 
-def _read_capped(path: Path) -> str:
-    with path.open("rb") as f:
-        return f.read(MAX_OUTPUT).decode("utf-8", errors="replace")
+def run_self_check(problem: Problem, language: str, solution: str) -> SelfCheck:
+    """Run ``solution`` on every public example of ``problem`` (blocking)."""
+    examples = [(e.input, e.output) for e in problem.examples]
+    try:
+        results = self_check(language, solution, examples, allow_unsandboxed_own_code=True)
+    except UsageError as exc:  # e.g. no C compiler on this computer
+        return SelfCheck(language, (), f"not run here: {exc}")
+    return SelfCheck(language, tuple(results))
 
 
-def _failed(lines: list[str]) -> CheckResult:
-    """A failure whose detail is the first lines given, printable and within the limit."""
-    text = "\n".join(lines[:DETAIL_LINES])
-    text = CONTROL_RE.sub("?", text)[:MAX_CHECK_DETAIL]
-    return CheckResult(False, text or "output differs")
+def self_check_lines(problem: Problem, check: SelfCheck) -> list[str]:
+    """What ``check`` and ``submit`` print: the summary, then each failed example's detail."""
+    head = f"self-check of {problem.title!r} ({check.language})"
+    if check.not_run is not None:
+        return [f"{head}: {check.not_run}"]
+    if not check.results:
+        return [f"{head}: passed 0/0 (the problem has no examples)"]
+    lines = [f"{head}: passed {check.passed}/{len(check.results)}"]
+    details = {r.detail for r in check.results}
+    if check.passed == 0 and len(details) == 1 and details.pop().startswith("compile error"):
+        # The same compiler message for every example: say it once.
+        return lines + [f"  {line}" for line in _printable(check.results[0].detail).splitlines()]
+    for number, result in enumerate(check.results, 1):
+        if not result.passed:
+            lines.append(f"  example {number} failed:")
+            lines += [f"    {line}" for line in _printable(result.detail).splitlines()]
+    return lines
+
+
+def _printable(text: str) -> str:
+    return CONTROL_RE.sub("?", text)

@@ -14,6 +14,8 @@ import attrs
 
 from peer.errors import ValidationError
 from peer.log._checks import Body, check_id, check_keys, check_text
+from peer.log._sealing import check_envelope
+from peer.log.hlc import MAX_DRIFT_MS, to_ms
 
 MAX_TITLE = 200
 MAX_STATEMENT = 64_000
@@ -27,6 +29,15 @@ MAX_COMMENT = 16_000
 MAX_ATTEMPT = 10_000
 MAX_DUE_MS = 2**53
 VERDICTS = ("accept", "revise")
+#: Who reads a problem's submissions: the instructor only, or also classmates who submitted.
+REVIEW_MODES = ("instructor", "peers")
+#: What happens to work submitted after the due date: ``accept`` it as on time, ``mark`` it
+#: late (the default), or mark it and have ``peerclass grade`` refuse to grade it.
+LATE_POLICIES = ("accept", "mark", "refuse-grade")
+DEFAULT_LATE_POLICY = "mark"
+#: What a problem accepts when it does not say (problems made before languages existed).
+DEFAULT_LANGUAGES = ("python",)
+MAX_LANGUAGES = 8
 _TAG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+#-]*")
 _LANGUAGE_RE = re.compile(r"[a-z][a-z0-9+#._-]{0,31}")
 
@@ -74,7 +85,14 @@ def check_language(language: Any) -> str:
 
 
 def validate_problem(body: Body) -> None:
-    check_keys("problem", body, {"title", "statement", "examples", "tags"}, {"due", "supersedes"})
+    check_keys(
+        "problem",
+        body,
+        {"title", "statement", "examples", "tags"},
+        {"due", "supersedes", "languages", "late_policy", "review"},
+    )
+    if body.get("review", "instructor") not in REVIEW_MODES:
+        raise ValidationError(f"problem review {body['review']!r} is not one of instructor, peers")
     check_text("problem", body, "title", max_len=MAX_TITLE, one_line=True)
     check_text("problem", body, "statement", max_len=MAX_STATEMENT, one_line=False)
     for example in _check_list("problem", "examples", body["examples"], MAX_EXAMPLES):
@@ -98,12 +116,55 @@ def validate_problem(body: Body) -> None:
     if body.get("due") is not None:
         _check_int("problem", "due", body["due"], 1, MAX_DUE_MS)
     check_id("problem", body, "supersedes", optional=True)
+    if "languages" in body:
+        languages = _check_list("problem", "languages", body["languages"], MAX_LANGUAGES)
+        if not languages:
+            raise ValidationError("problem languages is empty; name at least one")
+        for language in languages:
+            check_language(language)
+        if len(set(languages)) != len(languages):
+            raise ValidationError("problem languages repeat")
+    if "late_policy" in body and body["late_policy"] not in LATE_POLICIES:
+        raise ValidationError(
+            f"problem late_policy {body['late_policy']!r} is not one of {', '.join(LATE_POLICIES)}"
+        )
+
+
+#: A submission is late when its author's clock put it more than this after the due time:
+#: the HLC lets a clock be pushed this far ahead by a fast clock it has seen, so an honest
+#: submission stamped within it may have been made on time.
+LATE_GRACE_MS = MAX_DRIFT_MS
+
+
+def is_late(ts: int, due_ms: int | None, late_policy: str) -> bool:
+    """Whether a submission stamped ``ts`` (HLC) counts as late for a problem due ``due_ms``."""
+    if due_ms is None or late_policy == "accept":
+        return False
+    return to_ms(ts) > due_ms + LATE_GRACE_MS
+
+
+#: The visible fields of a sealed submission and feedback; the rest travels sealed.
+SUBMISSION_VISIBLE = ("problem", "attempt")
+FEEDBACK_VISIBLE = ("submission", "supersedes")
 
 
 def validate_submission(body: Body) -> None:
+    if "sealed" in body:
+        # Sealed (issue 10): content, language and self-check travel in the envelope.
+        check_keys("submission", body, {"problem", "attempt", "sealed"}, set())
+        check_id("submission", body, "problem")
+        _check_int("submission", "attempt", body["attempt"], 1, MAX_ATTEMPT)
+        check_envelope("submission", body["sealed"])
+        return
     check_keys("submission", body, {"problem", "attempt", "language", "solution", "checks"}, set())
     check_id("submission", body, "problem")
     _check_int("submission", "attempt", body["attempt"], 1, MAX_ATTEMPT)
+    validate_submission_inner({k: body[k] for k in ("language", "solution", "checks")})
+
+
+def validate_submission_inner(body: Body) -> None:
+    """The sealed part of a submission (or those fields of an unsealed one)."""
+    check_keys("submission", body, {"language", "solution", "checks"}, set())
     check_language(body["language"])
     solution = check_text(
         "submission", body, "solution", max_len=MAX_SOLUTION_BYTES, one_line=False
@@ -130,8 +191,21 @@ def validate_submission(body: Body) -> None:
 
 
 def validate_feedback(body: Body) -> None:
+    if "sealed" in body:
+        check_keys("feedback", body, {"submission", "sealed"}, {"supersedes"})
+        check_id("feedback", body, "submission")
+        check_id("feedback", body, "supersedes", optional=True)
+        check_envelope("feedback", body["sealed"])
+        return
     check_keys("feedback", body, {"submission", "verdict", "comment"}, {"score", "supersedes"})
     check_id("feedback", body, "submission")
+    check_id("feedback", body, "supersedes", optional=True)
+    validate_feedback_inner({k: v for k, v in body.items() if k not in FEEDBACK_VISIBLE})
+
+
+def validate_feedback_inner(body: Body) -> None:
+    """The sealed part of feedback (or those fields of unsealed feedback)."""
+    check_keys("feedback", body, {"verdict", "comment"}, {"score"})
     if body["verdict"] not in VERDICTS:
         raise ValidationError(
             f"feedback verdict {body['verdict']!r} is not one of {', '.join(VERDICTS)}"
@@ -139,4 +213,3 @@ def validate_feedback(body: Body) -> None:
     if body.get("score") is not None:
         _check_int("feedback", "score", body["score"], 0, 100)
     check_text("feedback", body, "comment", max_len=MAX_COMMENT, one_line=False)
-    check_id("feedback", body, "supersedes", optional=True)

@@ -13,7 +13,8 @@ import json
 from sqlalchemy import Connection, func, insert, select
 
 from peer.errors import ValidationError
-from peer.log import Event
+from peer.log import DEFAULT_LANGUAGES, DEFAULT_LATE_POLICY, Event
+from storage.projections._sealed import feedback_content, open_body, submission_content
 from storage.schema import feedback, problems, submissions
 
 
@@ -44,6 +45,9 @@ def project_problem(conn: Connection, event: Event) -> None:
             examples=json.dumps([[e["input"], e["output"]] for e in body["examples"]]),
             tags=json.dumps(body["tags"]),
             due=body.get("due"),
+            languages=json.dumps(body.get("languages", DEFAULT_LANGUAGES)),
+            late_policy=body.get("late_policy", DEFAULT_LATE_POLICY),
+            review=body.get("review", "instructor"),
         )
     )
 
@@ -56,7 +60,9 @@ def project_submission(conn: Connection, event: Event) -> None:
             f"submission attempt is {body['attempt']}; its author's next attempt at that "
             f"problem is {expected}"
         )
-    checks = body["checks"]
+    # Content, language and self-check are sealed (issue 10): only what this identity can
+    # open is written; other rows keep the visible fields.
+    content = open_body(conn, event).columns(submission_content)
     conn.execute(
         insert(submissions).values(
             event_id=event.id,
@@ -65,11 +71,7 @@ def project_submission(conn: Connection, event: Event) -> None:
             ts=event.ts,
             problem=body["problem"],
             attempt=body["attempt"],
-            language=body["language"],
-            solution=body["solution"],
-            checks=json.dumps([[c["passed"], c["detail"]] for c in checks]),
-            checks_passed=sum(1 for c in checks if c["passed"]),
-            checks_total=len(checks),
+            **content,
         )
     )
 
@@ -108,9 +110,7 @@ def project_feedback(conn: Connection, event: Event) -> None:
             submission=body["submission"],
             root=root,
             supersedes=supersedes,
-            verdict=body["verdict"],
-            score=body.get("score"),
-            comment=body["comment"],
+            **open_body(conn, event).columns(feedback_content),
         )
     )
 

@@ -20,5 +20,6 @@ from storage.queries._curriculum import list_submissions as list_submissions
 from storage.queries._curriculum import newest_revision as newest_revision
 from storage.queries._curriculum import next_attempt as next_attempt
 from storage.queries._curriculum import progress as progress
+from storage.queries._curriculum import review_queue as review_queue
 from storage.queries._curriculum import students as students
 from storage.queries._curriculum import submission_ref as submission_ref

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 from sqlalchemy import Select, exists, or_, select
 
-from peer.log import Example
+from peer.log import DEFAULT_LANGUAGES, DEFAULT_LATE_POLICY, Example, is_late
 from storage.projections import count_attempts
+from storage.projections._roster import load_roster
 from storage.queries._acceptance import Verdict, accepted_attempt
 from storage.schema import feedback, problems, profiles, submissions
 
@@ -45,6 +46,8 @@ class Problem:
     due: int | None  # milliseconds since the epoch
     ts: int
     seq: int
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
+    late_policy: str = DEFAULT_LATE_POLICY
 
 
 @attrs.frozen
@@ -64,15 +67,24 @@ class Submission:
     attempt: int
     ts: int
     seq: int
-    language: str
-    checks_passed: int
-    checks_total: int
+    #: The sealed part: None where this identity cannot read it (``readable`` False).
+    language: str | None
+    checks_passed: int | None
+    checks_total: int | None
+    #: Stamped after the due date of its problem's newest revision, by its author's clock
+    #: (``peer.log.is_late``: the HLC's allowed skew is granted, a policy of ``accept`` never
+    #: marks).
+    late: bool = False
+    #: Whether this identity can read the sealed part (issue 10); ``invalid`` if what it
+    #: opened broke the schema (shown as invalid, never as content).
+    readable: bool = True
+    invalid: bool = False
 
 
 @attrs.frozen
 class SubmissionDetail:
     submission: Submission
-    solution: str
+    solution: str | None  # None where this identity cannot read it
     checks: tuple[Check, ...]
 
 
@@ -93,11 +105,13 @@ class Feedback:
     reviewer: bytes
     reviewer_name: str | None
     role: Role  # from the reviewer's key, never claimed
-    verdict: str
+    verdict: str | None  # the sealed part: None where this identity cannot read it
     score: int | None
-    comment: str
+    comment: str | None
     ts: int
     seq: int
+    readable: bool = True
+    invalid: bool = False
 
 
 @attrs.frozen
@@ -142,6 +156,8 @@ def _to_problem(row: Any, instructor: bytes) -> Problem:
         due=row.due,
         ts=row.ts,
         seq=row.seq,
+        languages=tuple(json.loads(row.languages)),
+        late_policy=row.late_policy,
     )
 
 
@@ -194,27 +210,41 @@ def _submission_query() -> Select[Any]:
     )
 
 
-def _to_submission(row: Any, title: str) -> Submission:
+def _to_submission(row: Any, thread: _Thread, names: dict[bytes, str]) -> Submission:
     return Submission(
         id=row.event_id,
         problem_id=row.problem,
         problem_root=row.problem_root,
-        problem_title=title,
+        problem_title=thread.title,
         author=row.author,
-        author_name=row.name,
+        author_name=names.get(row.author, row.name),
         attempt=row.attempt,
         ts=row.ts,
         seq=row.seq,
         language=row.language,
         checks_passed=row.checks_passed,
         checks_total=row.checks_total,
+        late=is_late(row.ts, thread.due, thread.late_policy),
+        readable=bool(row.readable),
+        invalid=bool(row.invalid),
     )
 
 
-def _titles(conn: Any) -> dict[bytes, str]:
-    """Thread root -> title of its newest revision."""
-    rows = conn.execute(select(problems.c.root, problems.c.title).order_by(problems.c.seq))
-    return {row.root: row.title for row in rows}
+@attrs.frozen
+class _Thread:
+    """What a problem thread's newest revision says about every submission to it."""
+
+    title: str
+    due: int | None
+    late_policy: str
+
+
+def _threads(conn: Any) -> dict[bytes, _Thread]:
+    """Thread root -> title, due date and late policy of its newest revision."""
+    query = select(
+        problems.c.root, problems.c.title, problems.c.due, problems.c.late_policy
+    ).order_by(problems.c.seq)
+    return {row.root: _Thread(row.title, row.due, row.late_policy) for row in conn.execute(query)}
 
 
 def list_submissions(
@@ -227,21 +257,29 @@ def list_submissions(
     if author is not None:
         query = query.where(submissions.c.author == author)
     query = query.order_by(submissions.c.ts, submissions.c.author, submissions.c.seq)
+    names = store.names()
+    roster = store.roster()
     with store.read() as conn:
-        titles = _titles(conn)
-        return [_to_submission(row, titles[row.problem_root]) for row in conn.execute(query)]
+        threads = _threads(conn)
+        return [
+            _to_submission(row, threads[row.problem_root], names)
+            for row in conn.execute(query)
+            # A removed student's later submissions are ignored; earlier ones stay history.
+            if roster is None or not roster.ignores(row.author, row.ts)
+        ]
 
 
 def get_submission(store: Store, submission_id: bytes) -> SubmissionDetail | None:
     """A submission with its solution and self-check, if it and its problem are held."""
     query = _submission_query().where(submissions.c.event_id == submission_id)
+    names = store.names()
     with store.read() as conn:
         row = conn.execute(query).first()
         if row is None:
             return None
-        title = _titles(conn)[row.problem_root]
-    checks = tuple(Check(bool(p), d) for p, d in json.loads(row.checks))
-    return SubmissionDetail(_to_submission(row, title), row.solution, checks)
+        thread = _threads(conn)[row.problem_root]
+    checks = tuple(Check(bool(p), d) for p, d in json.loads(row.checks or "[]"))
+    return SubmissionDetail(_to_submission(row, thread, names), row.solution, checks)
 
 
 @attrs.frozen
@@ -310,7 +348,16 @@ def list_feedback(
         query = query.where(is_newest)
     if submission is not None:
         query = query.where(feedback.c.submission == submission)
+    names = store.names()
     with store.read() as conn:
+        roster = load_roster(conn, instructor)
+        rows = [
+            row
+            for row in conn.execute(query)
+            # Feedback counts from roster members only (issue 10): pending, removed and
+            # unknown identities' verdicts are left out, so Sybils cannot move a verdict.
+            if row.author == instructor or roster.counts(row.author)
+        ]
         return [
             Feedback(
                 id=row.event_id,
@@ -321,16 +368,30 @@ def list_feedback(
                 problem_id=row.problem,
                 problem_root=row.problem_root,
                 reviewer=row.author,
-                reviewer_name=row.name,
+                reviewer_name=names.get(row.author, row.name),
                 role="instructor" if row.author == instructor else "peer",
                 verdict=row.verdict,
                 score=row.score,
                 comment=row.comment,
                 ts=row.ts,
                 seq=row.seq,
+                readable=bool(row.readable),
+                invalid=bool(row.invalid),
             )
-            for row in conn.execute(query)
+            for row in rows
         ]
+
+
+def review_queue(store: Store, instructor: bytes) -> list[Submission]:
+    """Submissions to official problems that have no instructor feedback yet, oldest first
+    (what ``peerclass queue`` lists and ``peerclass grade --all`` grades)."""
+    official = {p.root for p in list_problems(store, instructor) if p.official}
+    graded = {f.submission_id for f in list_feedback(store, instructor) if f.role == "instructor"}
+    return [
+        s
+        for s in list_submissions(store)
+        if s.problem_root in official and s.id not in graded and s.author != instructor
+    ]
 
 
 def students(store: Store, instructor: bytes) -> list[bytes]:
@@ -338,6 +399,12 @@ def students(store: Store, instructor: bytes) -> list[bytes]:
     with store.read() as conn:
         names = {r.author: r.name for r in conn.execute(select(profiles.c.author, profiles.c.name))}
         authors = set(names) | set(conn.execute(select(submissions.c.author)).scalars())
+        roster = load_roster(conn, instructor)
+    if roster.rostered:  # the roster's students (removed ones keep their history)
+        authors = {
+            e.peer_id for e in roster.entries.values() if e.state != "pending"
+        }
+        names.update({e.peer_id: e.name for e in roster.entries.values()})
     authors.discard(instructor)
     return sorted(authors, key=lambda a: (names.get(a) or "", a))
 
@@ -373,6 +440,7 @@ def _progress_of(
         accepted_attempt(
             Verdict(f.reviewer, f.role, f.verdict, f.ts, f.id, attempt_of[f.submission_id])
             for f in reviews
+            if f.verdict is not None  # only what this identity can read decides here
         )
         is not None
     )

@@ -25,6 +25,8 @@ PROBLEM_KEYS = {
     "ts",
     "revision_of",
     "examples",
+    "languages",
+    "late_policy",
 }
 SUBMISSION_KEYS = {
     "id",
@@ -36,6 +38,7 @@ SUBMISSION_KEYS = {
     "language",
     "checks_passed",
     "checks_total",
+    "late",
 }
 FEEDBACK_KEYS = {
     "id",
@@ -108,7 +111,7 @@ def room(tmp_path: Path) -> Classroom:
         "--due", "2030-01-02T03:04:05+01:00",
     ).out.strip()  # fmt: skip
     share(teacher, alice, bob)
-    alices = pc_ok(alice, "submit", problem[:8], write(files / "add.py", ADD)).out.split()[0]
+    alices = pc_ok(alice, "submit", problem[:8], write(files / "add.py", ADD)).out.split()[-1]
     share(alice, bob, teacher)
     review = pc_ok(
         bob, "feedback", "give", alices[:10], "--verdict", "revise", "--comment", "Name things."
@@ -155,19 +158,26 @@ def test_a_revision_replaces_the_problem_in_the_list(room: Classroom) -> None:
 def test_submit_runs_the_self_check_and_counts_attempts(room: Classroom) -> None:
     wrong = write(room.files / "sub.py", ADD.replace("+", "-"))
     result = pc_ok(room.alice, "submit", room.problem[:8], wrong)
-    submission_id, summary = result.out.splitlines()[:2]
+    summary, *details, recorded, submission_id = result.out.splitlines()
     assert len(submission_id) == 64
-    assert "attempt 2" in summary and "passed 0/2" in summary
+    assert summary == "self-check of 'Sum' (python): passed 0/2"
+    assert recorded == "recorded attempt 2"
     assert "-5" in result.out and "+-1" in result.out
-    other = pc_ok(room.alice, "submit", room.problem[:8], wrong, "--language", "haskell")
-    assert "attempt 3" in other.out and "passed 0/0" in other.out
+    checked = pc(room.alice, "check", room.problem[:8], wrong)
+    assert checked.code == 1  # an example failed
+    assert checked.out.splitlines()[:-1] == [summary, *details]  # the same self-check
+    other = pc(room.alice, "submit", room.problem[:8], wrong, "--language", "haskell")
+    one_line_error(other)
+    assert "'Sum' accepts python, not 'haskell'" in other.err
+    third = pc_ok(room.alice, "submit", room.problem[:8], write(room.files / "add.py", ADD))
+    assert "attempt 3" in third.out and "passed 2/2" in third.out
 
     listed = pc_ok(room.alice, "submissions", "--author", "alice", "--json").json()
     assert all(set(s) == SUBMISSION_KEYS for s in listed)
     assert [(s["attempt"], s["checks_passed"], s["checks_total"]) for s in listed] == [
         (1, 2, 2),
         (2, 0, 2),
-        (3, 0, 0),
+        (3, 2, 2),
     ]
     assert {s["problem_id"] for s in listed} == {room.problem}
     assert pc_ok(room.alice, "submissions", "--problem", room.problem[:8], "--json").json() == (

@@ -52,9 +52,9 @@ def test_a_student_who_was_offline_sees_exactly_what_the_others_see(tmp_path: Pa
         assert peers[3].stop() == 0  # Carol goes offline
         online = dirs.all[:3]
         solution = _file(files / "add.py", ADD)
-        alices = cli(alice, "submit", problem[:8], solution).stdout.split()[0]
+        alices = cli(alice, "submit", problem[:8], solution).stdout.split()[-1]
         wait_converged(online)
-        bobs = cli(bob, "submit", problem[:8], solution).stdout.split()[0]
+        bobs = cli(bob, "submit", problem[:8], solution).stdout.split()[-1]
         wait_converged(online)
         cli(alice, "feedback", "give", bobs[:8], "--verdict", "accept", "--comment", "Short!")
         cli(bob, "feedback", "give", alices[:8], "--verdict", "revise", "--comment", "Names?")

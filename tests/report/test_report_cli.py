@@ -87,6 +87,10 @@ class Classroom:
     other_problem: str
 
 
+def last_line(text: str) -> str:
+    return text.strip().splitlines()[-1]
+
+
 def first_line(text: str) -> str:
     return text.splitlines()[0].strip()
 
@@ -123,9 +127,9 @@ def classroom(tmp_path_factory: pytest.TempPathFactory) -> Classroom:
         ).out
     )  # fmt: skip
     share(*dirs.all)
-    alice_1 = first_line(pc_ok(alice, "submit", problem, str(files / "sub.py")).out)
-    alice_2 = first_line(pc_ok(alice, "submit", problem, str(files / "add.py")).out)
-    bob_1 = first_line(pc_ok(bob, "submit", problem, str(files / "add.py")).out)
+    alice_1 = last_line(pc_ok(alice, "submit", problem, str(files / "sub.py")).out)
+    alice_2 = last_line(pc_ok(alice, "submit", problem, str(files / "add.py")).out)
+    bob_1 = last_line(pc_ok(bob, "submit", problem, str(files / "add.py")).out)
     pc_ok(carol, "submit", problem, str(files / "sub.py"))  # nobody reviews this one
     share(*dirs.all)
     give = ("feedback", "give")
