@@ -21,3 +21,20 @@ class ProtocolError(PeerclassError):
 
 class HandshakeError(ProtocolError):
     """A connection could not prove it belongs to our class (or took too long to)."""
+
+
+class StorageError(PeerclassError):
+    """The data dir cannot be read or written as needed: nothing was changed, and the same
+    command works again once the cause (named in the message) is fixed."""
+
+
+class StorageFullError(StorageError):
+    """The disk (or quota) holding the data dir is full; it passes when space is freed."""
+
+
+class StorageReadOnlyError(StorageError):
+    """The data dir cannot be written: a read-only file system or missing permission."""
+
+
+class StorageMissingError(StorageError):
+    """The data dir (or the store in it) does not exist or cannot be opened."""
