@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
 # Set before anything imports the peer, and for every subprocess the tests start.
 os.environ["PEERCLASS_DISCOVERY_ADDR"] = "127.255.255.255"
 os.environ.pop("PEERCLASS_HOME", None)
+# Times shown to people are local: tests that read them expect UTC unless they set a zone.
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 
 @pytest.fixture(autouse=True)

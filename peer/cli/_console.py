@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
 import attrs
@@ -12,7 +13,7 @@ import trio
 
 from peer.errors import PeerclassError
 from peer.identity import Membership, short_id
-from peer.log import Event, check_room, decode_event, unseal
+from peer.log import Event, check_room, decode_event, is_late, unseal
 from storage import AsyncStore, Store
 from storage.queries._curriculum import has_submitted, newest_revision, submission_ref
 
@@ -65,13 +66,42 @@ def _problem_title(seen: Seen, problem: bytes) -> str:
 
 
 def _announce_submission(event: Event, seen: Seen) -> str | None:
-    """Someone else's attempt at a problem we have submitted to too."""
+    """For the instructor, every student's attempt; for a student, someone else's attempt at a
+    problem they have submitted to too."""
     me, problem = seen.me.peer_id, event.body["problem"]
-    if event.author == me or not has_submitted(seen.store, me, problem):
+    if event.author == me:
+        return None
+    if seen.me.is_instructor:
+        return _new_work(event, seen)
+    if not has_submitted(seen.store, me, problem):
         return None
     return (
         f"[curriculum] {seen.name_of(event.author)} submitted attempt {event.body['attempt']} "
         f"at {_problem_title(seen, problem)}: {short_id(event.id)}"
+    )
+
+
+def _new_work(event: Event, seen: Seen) -> str:
+    """One line the instructor reads about one new submission."""
+    found = newest_revision(seen.store, event.body["problem"], seen.me.klass.instructor)
+    title = "a problem not yet here" if found is None else repr(found.title)
+    late = found is not None and is_late(event.ts, found.due, found.late_policy)
+    return (
+        f"[submission] {seen.name_of(event.author)} submitted attempt {event.body['attempt']} at "
+        f"{title}{' (late)' if late else ''}: peerclass submission show {short_id(event.id)}"
+    )
+
+
+def _batched_work(events: Sequence[Event], seen: Seen) -> str:
+    """One line for many submissions arriving at once (a catch-up), by problem."""
+    titles: Counter[str] = Counter()
+    for event in events:
+        found = newest_revision(seen.store, event.body["problem"], seen.me.klass.instructor)
+        titles["a problem not yet here" if found is None else repr(found.title)] += 1
+    by_problem = ", ".join(f"{count} at {title}" for title, count in sorted(titles.items()))
+    return (
+        f"[submission] {len(events)} new submissions ({by_problem}); "
+        "'peerclass queue' lists those waiting for your verdict"
     )
 
 
@@ -100,12 +130,22 @@ _ANNOUNCERS: dict[str, Announcer] = {
 }
 
 
+#: More new submissions than this in one batch are told in one line (the instructor's view).
+MAX_SUBMISSION_LINES = 5
+
+
 def announcements(store: Store, me: Membership, raws: Sequence[bytes]) -> list[str]:
     """The lines to print for newly stored events (blocking: call it in a worker thread)."""
     seen = Seen(me, store, store.names())
+    events = [decode_event(raw) for raw in raws]
+    work = [
+        e for e in events if me.is_instructor and e.kind == "submission" and e.author != me.peer_id
+    ]
     lines = []
-    for raw in raws:
-        event = decode_event(raw)
+    if len(work) > MAX_SUBMISSION_LINES:
+        lines.append(_batched_work(work, seen))
+        events = [e for e in events if e.id not in {w.id for w in work}]
+    for event in events:
         line = _ANNOUNCERS[event.kind](event, seen)
         if line is not None:
             lines.append(line)

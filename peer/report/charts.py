@@ -1,8 +1,9 @@
 """What the html report's charts show, computed from the report (drawing is ``svg_charts``).
 
-A student's report draws the peer and instructor scores as two lines; a class report draws
-one line per student (every reviewer's score counts), in the same colour in every chart.
-Only the current version of each piece of feedback counts.
+A student's report draws the peer and instructor scores as two lines in one chart per problem;
+a class report draws a chart per problem and role (peer scores apart from the instructor's),
+with one line per student who has a score there, in the same colour in every chart. Lines and
+charts with no data are left out. Only the current version of each piece of feedback counts.
 """
 
 from __future__ import annotations
@@ -23,34 +24,61 @@ ROLE_LABELS: dict[Role, str] = {"peer": "peer reviewers", "instructor": "instruc
 class Chart:
     title: str
     svg: str
-    legend: tuple[str, ...]  # series labels in colour order; the html draws it so it can wrap
+    legend: tuple[str, ...]  # series labels; the html draws it so it can wrap
+    slots: tuple[int, ...] = ()  # each label's colour (default: its place in the legend)
+
+    def colored_legend(self) -> list[tuple[int, str]]:
+        slots = self.slots or tuple(range(len(self.legend)))
+        return list(zip(slots, self.legend, strict=True))
 
 
-def score_title(problem_title: str) -> str:
-    return f"Score over attempts: {problem_title}"
+ROLE_TITLES: dict[Role, str] = {"peer": "Peer scores", "instructor": "Instructor scores"}
+
+
+def score_title(problem_title: str, role: Role | None = None) -> str:
+    """A student's chart shows both roles (its legend names them); a class chart one role."""
+    what = "Peer and instructor scores" if role is None else ROLE_TITLES[role]
+    return f"{what} over attempts: {problem_title}"
 
 
 def score_charts(report: Report) -> list[Chart]:
-    """One chart per problem somebody in the report attempted, in the report's order."""
+    """Charts for the problems somebody in the report has a score on, in the report's order."""
     charts = []
     for stats in report.problems:
         histories = [(s.student.label, s.status_of(stats.problem.id)) for s in report.students]
         attempted = [h for _label, h in histories if h is not None]
         if not attempted:
             continue
-        if report.scope == "class":
-            roles: tuple[Role, ...] = ("peer", "instructor")
-            series = [_mean_series(label, h, roles) for label, h in histories]
-        else:
-            series = [_mean_series(label, attempted[0], (r,)) for r, label in ROLE_LABELS.items()]
         top = max(a.number for h in attempted for a in h.attempts)
-        title = score_title(stats.problem.title)
-        legend = tuple(s.label for s in series)
-        charts.append(Chart(title, score_chart(title, series, top), legend))
+        if report.scope == "class":
+            for role in ROLE_TITLES:
+                series = [
+                    _mean_series(label, h, (role,), slot)
+                    for slot, (label, h) in enumerate(histories)
+                ]
+                charts += _chart(score_title(stats.problem.title, role), series, top)
+        else:
+            series = [
+                _mean_series(label, attempted[0], (r,), slot)
+                for slot, (r, label) in enumerate(ROLE_LABELS.items())
+            ]
+            charts += _chart(score_title(stats.problem.title), series, top)
     return charts
 
 
-def _mean_series(label: str, history: ProblemHistory | None, roles: tuple[Role, ...]) -> Series:
+def _chart(title: str, series: list[Series], top: int) -> list[Chart]:
+    """The chart of the series that have data (none at all: no chart)."""
+    shown = [s for s in series if s.points]
+    if not shown:
+        return []
+    svg = score_chart(title, shown, top)
+    slots = tuple(s.slot or 0 for s in shown)
+    return [Chart(title, svg, tuple(s.label for s in shown), slots)]
+
+
+def _mean_series(
+    label: str, history: ProblemHistory | None, roles: tuple[Role, ...], slot: int
+) -> Series:
     points = []
     for attempt in history.attempts if history else ():
         scores = [
@@ -60,7 +88,7 @@ def _mean_series(label: str, history: ProblemHistory | None, roles: tuple[Role, 
         ]
         if scores:
             points.append((float(attempt.number), statistics.fmean(scores)))
-    return Series(label, tuple(points))
+    return Series(label, tuple(points), slot=slot)
 
 
 def feedback_chart(report: Report) -> Chart:

@@ -14,7 +14,9 @@ from storage.queries._curriculum import list_feedback, list_problems, list_submi
 
 def gather(store: Store, instructor: bytes) -> Snapshot:
     """Everything a report can show; ``summary.build_report`` chooses and orders it."""
-    problems = tuple(Problem(p.root, p.title, p.official) for p in list_problems(store, instructor))
+    problems = tuple(
+        Problem(p.root, p.title, p.official, p.due) for p in list_problems(store, instructor)
+    )
     held = tuple(
         Submission(
             id=s.id,
@@ -22,9 +24,11 @@ def gather(store: Store, instructor: bytes) -> Snapshot:
             problem_id=s.problem_root,
             attempt=s.attempt,
             ts=s.ts,
-            language=s.language,
-            checks_passed=s.checks_passed,
-            checks_total=s.checks_total,
+            # What this identity cannot read is marked, never guessed (issue 10).
+            language=s.language if s.language is not None else "(sealed)",
+            checks_passed=s.checks_passed or 0,
+            checks_total=s.checks_total or 0,
+            late=s.late,
         )
         for s in list_submissions(store)
     )
@@ -49,10 +53,11 @@ def _every_version(
             role=f.role,
             verdict=f.verdict,
             score=f.score,
-            comment=f.comment,
+            comment=f.comment or "",
             ts=f.ts,
             revision_of=f.revision_of,
         )
         for f in list_feedback(store, instructor, every_version=True)
-        if f.submission_id in held
+        # Feedback this identity cannot read is left out: the report shows what it may read.
+        if f.submission_id in held and f.verdict is not None
     )

@@ -43,6 +43,7 @@ th:first-child, td:first-child { min-width: 11em; }
 .pill.pending { color: var(--wait); background: var(--wait-bg); }
 .pill.not_attempted { color: var(--none); background: transparent; font-weight: 400; }
 .pill.role { color: #1e40af; background: #dbeafe; font-weight: 500; }
+.pill.late { color: #b91c1c; background: #fee2e2; }
 .pill.role.instructor { color: #6d28d9; background: #ede9fe; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(120px, 1fr)); gap: 10px; }
 .card {

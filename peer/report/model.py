@@ -25,6 +25,7 @@ class Problem:
     id: bytes
     title: str
     official: bool
+    due: int | None = None  # milliseconds since the epoch (its newest revision's)
 
 
 @attrs.frozen
@@ -37,6 +38,7 @@ class Submission:
     language: str
     checks_passed: int
     checks_total: int
+    late: bool = False  # by the problem's due date and late policy (peer.log.is_late)
 
 
 @attrs.frozen
@@ -129,6 +131,7 @@ class Attempt:
     checks_passed: int
     checks_total: int
     feedback: tuple[Thread, ...]
+    late: bool = False
 
 
 @attrs.frozen

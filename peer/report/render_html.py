@@ -26,7 +26,16 @@ from peer.report.model import (
 )
 from peer.report.safe_markdown import render_markdown
 from peer.report.svg_charts import color, dash
-from peer.report.text import STATUS_LABELS, duration, iso, number_text, short, title_of, when
+from peer.report.text import (
+    STATUS_LABELS,
+    duration,
+    iso,
+    number_text,
+    short,
+    title_of,
+    when,
+    zone_text,
+)
 
 _HEAD = (
     '<meta charset="utf-8">\n'
@@ -68,7 +77,8 @@ def _page(report: Report, generated_at_ms: int) -> Iterator[str]:
     generated = when(hlc.from_ms(generated_at_ms))
     yield (
         f"<footer>Generated {escape(generated)} by peerclass from the store of "
-        f"{_person(report.viewer)}. Times are UTC.</footer>\n</body>\n</html>\n"
+        f"{_person(report.viewer)}. Times are in {escape(zone_text(generated_at_ms))}."
+        "</footer>\n</body>\n</html>\n"
     )
 
 
@@ -78,6 +88,15 @@ def _person(p: Person) -> str:
 
 def _time(ts: int) -> str:
     return f'<time datetime="{iso(ts)}">{escape(when(ts))}</time>'
+
+
+LATE_PILL = '<span class="pill late">late</span>'
+
+
+def _due(due_ms: int | None) -> str:
+    if due_ms is None:
+        return '<span class="muted">no due date</span>'
+    return _time(hlc.from_ms(due_ms))
 
 
 def _pill(status: Status) -> str:
@@ -109,6 +128,8 @@ def _class_table(report: Report) -> Iterator[str]:
             history = s.status_of(p.problem.id)
             status: Status = history.status if history else "not_attempted"
             tries = f' <span class="muted">&times;{len(history.attempts)}</span>' if history else ""
+            if history and history.attempts[-1].late:
+                tries += f" {LATE_PILL}"
             cells.append(f"<td>{_pill(status)}{tries}</td>")
         yield f"<tr><td>{_person(s.student)}</td>{''.join(cells)}</tr>\n"
     yield "</tbody></table></div>\n"
@@ -156,7 +177,7 @@ def _problem_table(report: Report) -> Iterator[str]:
         yield '<p class="none">No problems yet.</p>\n'
         return
     yield (
-        '<div class="scroll"><table><thead><tr><th>Problem</th><th>Kind</th>'
+        '<div class="scroll"><table><thead><tr><th>Problem</th><th>Kind</th><th>Due</th>'
         '<th class="num">Attempted</th><th class="num">Accepted</th>'
         '<th class="num">Median attempts</th></tr></thead><tbody>\n'
     )
@@ -164,7 +185,8 @@ def _problem_table(report: Report) -> Iterator[str]:
         kind = "official" if p.problem.official else "practice"
         yield (
             f'<tr><td>{escape(p.problem.title)} <span class="id">{short(p.problem.id)}</span></td>'
-            f'<td>{kind}</td><td class="num">{p.attempted}</td><td class="num">{p.accepted}</td>'
+            f"<td>{kind}</td><td>{_due(p.problem.due)}</td>"
+            f'<td class="num">{p.attempted}</td><td class="num">{p.accepted}</td>'
             f'<td class="num">{number_text(p.median_attempts)}</td></tr>\n'
         )
     yield "</tbody></table></div>\n"
@@ -172,7 +194,7 @@ def _problem_table(report: Report) -> Iterator[str]:
 
 def _figure(chart: Chart) -> str:
     items = []
-    for index, label in enumerate(chart.legend):
+    for index, label in chart.colored_legend():
         style = f"background:{color(index)};border-color:{color(index)}"
         dashed = " dashed" if dash(index) else ""
         items.append(
@@ -204,9 +226,11 @@ def _problem(h: ProblemHistory) -> Iterator[str]:
         if h.attempts_until_accepted
         else ""
     )
+    due = f'<p class="muted">Due {_due(h.problem.due)}</p>\n' if h.problem.due is not None else ""
     yield (
         f'<section class="problem"><h4>{escape(h.problem.title)} '
         f'<span class="id">{short(h.problem.id)}</span>{kind} {_pill(h.status)}{after}</h4>\n'
+        f"{due}"
     )
     for attempt in h.attempts:
         yield from _attempt(attempt)
@@ -222,7 +246,8 @@ def _attempt(a: Attempt) -> Iterator[str]:
     )
     yield (
         f'<div class="attempt"><div class="attempt-head"><strong>Attempt {a.number}</strong>'
-        f"{_time(a.ts)}<span>{escape(a.language)}</span>{checks}"
+        f"{_time(a.ts)}{LATE_PILL if a.late else ''}"
+        f"<span>{escape(a.language)}</span>{checks}"
         f'<span class="id">{short(a.submission_id)}</span></div>\n'
     )
     if not a.feedback:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from peer.log import hlc
 from peer.report.model import (
     Attempt,
     GivenFeedback,
@@ -68,6 +69,7 @@ def _history(h: ProblemHistory) -> dict[str, Any]:
         "problem_id": h.problem.id.hex(),
         "problem_title": h.problem.title,
         "official": h.problem.official,
+        "due": _due(h.problem.due),
         "status": h.status,
         "attempts_until_accepted": h.attempts_until_accepted,
         "attempts": [_attempt(a) for a in h.attempts],
@@ -82,6 +84,7 @@ def _attempt(a: Attempt) -> dict[str, Any]:
         "language": a.language,
         "checks_passed": a.checks_passed,
         "checks_total": a.checks_total,
+        "late": a.late,
         "feedback": [_thread(t) for t in a.feedback],
     }
 
@@ -115,11 +118,16 @@ def _version(v: Version) -> dict[str, Any]:
     }
 
 
+def _due(due_ms: int | None) -> str | None:
+    return None if due_ms is None else iso(hlc.from_ms(due_ms))
+
+
 def _problem_stats(p: ProblemStats) -> dict[str, Any]:
     return {
         "id": p.problem.id.hex(),
         "title": p.problem.title,
         "official": p.problem.official,
+        "due": _due(p.problem.due),
         "attempted": p.attempted,
         "accepted": p.accepted,
         "median_attempts": number(p.median_attempts),

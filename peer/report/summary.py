@@ -154,6 +154,7 @@ def _attempt(s: Submission, threads: Mapping[bytes, list[Thread]]) -> Attempt:
         checks_passed=s.checks_passed,
         checks_total=s.checks_total,
         feedback=tuple(threads.get(s.id, ())),
+        late=s.late,
     )
 
 

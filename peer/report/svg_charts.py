@@ -33,6 +33,9 @@ class Series:
     label: str
     points: tuple[tuple[float, float], ...]  # (x, y), x ascending
     step: bool = False  # a cumulative count: hold each value until the next point
+    #: Its colour's place in the palette (default: its place in the chart), so one student
+    #: keeps one colour in every chart even where others are left out.
+    slot: int | None = None
 
 
 def color(index: int) -> str:
@@ -68,7 +71,9 @@ def timeline_chart(title: str, series: Sequence[Series]) -> str:
     y_ticks = [(float(y), str(y)) for y in range(0, int(top) + y_step, y_step)]
     x_ticks = _time_ticks(low, high)
     y_span = (0.0, y_ticks[-1][0])
-    return _chart(title, series, (low - pad, high + pad), y_span, x_ticks, y_ticks, "", "count")
+    zone = dt.datetime.fromtimestamp(low / 1000, tz=dt.UTC).astimezone().strftime("%Z")
+    x_span = (low - pad, high + pad)
+    return _chart(title, series, x_span, y_span, x_ticks, y_ticks, f"time ({zone})", "count")
 
 
 def _thin(values: list[int], most: int = 10) -> list[int]:
@@ -81,7 +86,7 @@ def _time_ticks(low: float, high: float, count: int = 5) -> list[tuple[float, st
     ticks = []
     for i in range(count):
         ms = low + (high - low) * i / (count - 1)
-        moment = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+        moment = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).astimezone()  # local time
         ticks.append((ms, moment.strftime(fmt)))
     return ticks
 
@@ -140,7 +145,8 @@ def _chart(
         if not s.points:
             continue
         drawn = True
-        out.append(_line(s, index, px, py, right_edge=LEFT + plot_w))
+        slot = index if s.slot is None else s.slot
+        out.append(_line(s, slot, px, py, right_edge=LEFT + plot_w))
     if not drawn:
         out.append(
             f'<text class="empty" x="{LEFT + plot_w / 2:.1f}" y="{TOP + plot_h / 2:.1f}"'

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from peer.log import hlc
 from peer.log.hlc import iso_from_ts
 from peer.report.model import Report, Status
 
@@ -19,8 +22,25 @@ def iso(ts: int) -> str:
 
 
 def when(ts: int) -> str:
-    """An HLC timestamp for people: minutes are enough, and the zone is said."""
-    return iso(ts)[:16].replace("T", " ") + " UTC"
+    """An HLC timestamp for people: in this computer's time zone, to the second, with the
+    zone named (csv and json keep UTC)."""
+    return local_moment(hlc.to_ms(ts)).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def local_moment(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).astimezone()
+
+
+def zone_text(ms: int) -> str:
+    """The local zone as of ``ms``, named with its offset: ``KST (UTC+09:00)``."""
+    moment = local_moment(ms)
+    offset = moment.strftime("%z")
+    return f"{moment.strftime('%Z')} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def due_text(due_ms: int | None) -> str:
+    """A due date for people, or "no due date"."""
+    return "no due date" if due_ms is None else when(hlc.from_ms(due_ms))
 
 
 def short(peer_or_event_id: bytes) -> str:

@@ -171,7 +171,8 @@ def test_html_differs_only_in_its_footer(classroom: Classroom) -> None:
     assert one.split("<footer>")[0] == other.split("<footer>")[0]
     assert "<script" not in one.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in one
-    assert one.count("<svg") == 2  # the attempted problem's scores, the feedback timeline
+    # the attempted problem's peer scores, then its instructor scores, the feedback timeline
+    assert one.count("<svg") == 3
 
 
 def test_csv_rows(classroom: Classroom) -> None:

@@ -42,7 +42,7 @@ def test_class_report_sections() -> None:
     ]
     assert "| Alice (e11d8149) | awaiting feedback | - | accepted |" in text
     assert "- Mean peer score: 63.33" in text
-    assert "#### Attempt 2 · 2025-03-03 12:36 UTC · python · checks 2/3" in text
+    assert "#### Attempt 2 · 2025-03-03 12:36:40 UTC · python · checks 2/3" in text
     assert "_No feedback yet._" in text
 
 
@@ -52,7 +52,7 @@ def test_comments_are_quoted_verbatim_and_cannot_add_headings() -> None:
         assert f"  > {line}".rstrip() in text.splitlines()
     # "## Nice" in a comment stays inside its quote: no such heading in the document
     assert "Nice" not in headings(text, "h2")
-    assert "  - earlier version: **revise**, score 50, 2025-03-03 11:36 UTC" in text
+    assert "  - earlier version: **revise**, score 50, 2025-03-03 11:36:40 UTC" in text
 
 
 def test_names_and_titles_are_escaped_text() -> None:
