@@ -16,15 +16,22 @@ import trio
 from peer.errors import ProtocolError, ValidationError
 from peer.log import pack, unpack
 
-PROTOCOL_VERSION = 1
+#: 2: version vectors carry each author's head id; lazy announcements, prune and range
+#: requests (Plumtree); pushed event batches are marked as such.
+PROTOCOL_VERSION = 2
 MAX_FRAME = 1024 * 1024
 #: Events per ``events`` message: large enough to amortise the signature check, small enough
 #: to keep a frame under MAX_FRAME for ordinary events.
 BATCH_EVENTS = 1000
 BATCH_BYTES = 768 * 1024
-#: Authors per ``have`` frame: 20,000 entries of ~40 bytes stay well under MAX_FRAME.
-VECTOR_CHUNK = 20_000
+#: Authors per ``have`` / ``ihave`` / ``want`` frame: 10,000 entries of ~75 bytes stay well
+#: under MAX_FRAME.
+VECTOR_CHUNK = 10_000
 _LEN = struct.Struct(">I")
+
+#: author -> (last seq held, id of that event): a version vector with head ids, so two peers
+#: holding different events at the same seq see it at once.
+Vector = dict[bytes, tuple[int, bytes]]
 
 
 @attrs.frozen
@@ -39,23 +46,42 @@ class Hello:
 
 @attrs.frozen
 class Have:
-    """Our version vector; the receiver streams every event we lack.
+    """Our whole version vector; the receiver streams every event we lack (authors absent
+    from it are wanted from seq 1)."""
 
-    With ``complete`` the vector lists every author we hold, so authors absent from it are
-    wanted from seq 1; without it (a gap repair) only the listed authors are asked about.
-    """
-
-    heads: dict[bytes, int]
-    complete: bool
+    heads: Vector
     #: More frames of this same vector follow (a large vector is sent in chunks).
     more: bool = False
 
 
 @attrs.frozen
+class Want:
+    """Send me these authors' events past these seqs (a gap repair, a missed announcement,
+    or fork evidence); with ``graft`` also push to me eagerly from now on."""
+
+    after: dict[bytes, int]
+    graft: bool = False
+
+
+@attrs.frozen
+class IHave:
+    """A lazy announcement: the sender now holds these authors up to these heads."""
+
+    heads: Vector
+
+
+@attrs.frozen
+class Prune:
+    """Stop pushing to me eagerly (I received your push from someone else first)."""
+
+
+@attrs.frozen
 class Events:
-    """A batch of raw signed events, each author's in seq order."""
+    """A batch of raw signed events, each author's in seq order; ``pushed`` when sent as live
+    gossip rather than in answer to a request (only pushed duplicates prune a link)."""
 
     events: list[bytes]
+    pushed: bool = False
 
 
 @attrs.frozen
@@ -70,7 +96,16 @@ class Bye:
     reason: str
 
 
-Message = Hello | Have | Events | Ping | Bye
+Message = Hello | Have | Want | IHave | Prune | Events | Ping | Bye
+
+
+#: A head on the wire: seq (8 bytes, big-endian) then the head id, one byte string per author
+#: so that a vector is one map (the decoder limits how many containers a frame may hold).
+_HEAD = struct.Struct(">Q32s")
+
+
+def _vector_body(heads: Vector) -> dict[bytes, bytes]:
+    return {author: _HEAD.pack(seq, head) for author, (seq, head) in heads.items()}
 
 
 def encode(message: Message) -> bytes:
@@ -86,14 +121,15 @@ def encode(message: Message) -> bytes:
                 "port": message.port,
             }
         case Have():
-            body = {
-                "t": "have",
-                "heads": message.heads,
-                "complete": message.complete,
-                "more": message.more,
-            }
+            body = {"t": "have", "heads": _vector_body(message.heads), "more": message.more}
+        case Want():
+            body = {"t": "want", "after": message.after, "graft": message.graft}
+        case IHave():
+            body = {"t": "ihave", "heads": _vector_body(message.heads)}
+        case Prune():
+            body = {"t": "prune"}
         case Events():
-            body = {"t": "events", "events": message.events}
+            body = {"t": "events", "events": message.events, "pushed": message.pushed}
         case Ping():
             body = {"t": "ping"}
         case Bye():
@@ -107,6 +143,26 @@ def encode(message: Message) -> bytes:
 def _require(cond: bool, what: str) -> None:
     if not cond:
         raise ProtocolError(f"malformed message: {what}")
+
+
+def _author(value: object, what: str) -> bytes:
+    _require(isinstance(value, bytes) and len(value) == 32, f"{what} author")
+    assert isinstance(value, bytes)
+    return value
+
+
+def _vector(value: object, what: str) -> Vector:
+    """A vector of at most VECTOR_CHUNK authors, each with a seq >= 1 and a 32-byte head id."""
+    _require(isinstance(value, dict) and len(value) <= VECTOR_CHUNK, f"{what} heads")
+    assert isinstance(value, dict)
+    out: Vector = {}
+    for author, head in value.items():
+        _author(author, what)
+        _require(isinstance(head, bytes) and len(head) == _HEAD.size, f"{what} head")
+        seq, head_id = _HEAD.unpack(head)
+        _require(seq >= 1, f"{what} seq")
+        out[author] = (seq, head_id)
+    return out
 
 
 def decode(data: bytes) -> Message:
@@ -125,19 +181,27 @@ def decode(data: bytes) -> Message:
         _require(type(port) is int and 0 <= port <= 65535, "hello port")
         return Hello(v, cid, pid, port)
     if tag == "have":
-        heads, complete, more = body.get("heads"), body.get("complete"), body.get("more", False)
-        _require(isinstance(heads, dict) and len(heads) <= VECTOR_CHUNK, "have heads")
-        _require(isinstance(complete, bool), "have complete flag")
+        more = body.get("more", False)
         _require(isinstance(more, bool), "have more flag")
-        for author, seq in heads.items():
-            _require(isinstance(author, bytes) and len(author) == 32, "have author")
-            _require(type(seq) is int and seq >= 0, "have seq")
-        return Have(heads, complete, more)
+        return Have(_vector(body.get("heads"), "have"), more)
+    if tag == "ihave":
+        return IHave(_vector(body.get("heads"), "ihave"))
+    if tag == "want":
+        after, graft = body.get("after"), body.get("graft", False)
+        _require(isinstance(after, dict) and len(after) <= VECTOR_CHUNK, "want ranges")
+        _require(isinstance(graft, bool), "want graft flag")
+        for author, seq in after.items():
+            _author(author, "want")
+            _require(type(seq) is int and seq >= 0, "want seq")
+        return Want(after, graft)
+    if tag == "prune":
+        return Prune()
     if tag == "events":
-        evs = body.get("events")
+        evs, pushed = body.get("events"), body.get("pushed", False)
         _require(isinstance(evs, list), "events list")
         _require(all(isinstance(e, bytes) for e in evs), "events must be byte strings")
-        return Events(evs)
+        _require(isinstance(pushed, bool), "events pushed flag")
+        return Events(evs, pushed)
     if tag == "ping":
         return Ping()
     if tag == "bye":

@@ -1,5 +1,7 @@
-"""Sync and gossip over in-memory streams: catch-up, live push, forwarding, and deliveries that
-are lost, duplicated or reordered by a relay between the two sessions."""
+"""The session driver end to end over in-memory streams with real stores: catch-up, live push,
+forwarding, deliveries lost, duplicated or reordered by a relay, forks seen by head ids, a
+copied data dir, keep-alives and a cut link (virtual time). The rules themselves are tested
+on the sans-IO machine in test_sync.py."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -16,6 +19,8 @@ import trio.testing
 
 import peer.net._session as session_module
 from peer.errors import ProtocolError
+from peer.net._gossip import Gossip
+from peer.net._sync import IDLE_TIMEOUT, PING_INTERVAL, SyncConfig
 from peer.net._wire import Events, FramedStream, Have, Message, Ping
 from storage import Store
 from storage._async import AsyncStore
@@ -60,6 +65,7 @@ class Relay:
     events_frames: int = 0
     dropped: int = 0
     pings: int = 0
+    vectors: list[Have] = attrs.Factory(list)
 
     async def pump(self, src: FramedStream, dst: FramedStream) -> None:
         held: list[Message] = []
@@ -82,6 +88,8 @@ class Relay:
                 return
             if not isinstance(message, Events):
                 self.pings += isinstance(message, Ping)
+                if isinstance(message, Have):
+                    self.vectors.append(message)
                 await dst.send(message)
                 continue
             index = self.events_frames
@@ -101,8 +109,10 @@ class Relay:
             held = []
 
 
-def session(framed: FramedStream, store: AsyncStore, name: str) -> session_module.Session:
-    return session_module.Session(framed, store, name.encode().ljust(32, b"\0"), name)
+def session(
+    framed: FramedStream, store: AsyncStore, name: str, **options: Any
+) -> session_module.Session:
+    return session_module.Session(framed, store, name.encode().ljust(32, b"\0"), name, **options)
 
 
 async def connect(
@@ -112,18 +122,20 @@ async def connect(
     *,
     a_to_b: Relay | None = None,
     b_to_a: Relay | None = None,
+    a_options: dict[str, Any] | None = None,
+    b_options: dict[str, Any] | None = None,
 ) -> tuple[session_module.Session, session_module.Session]:
     """Run a session between ``a`` and ``b``, through relays when given."""
     if a_to_b is None and b_to_a is None:
-        left, right = trio.testing.memory_stream_pair()
-        sa, sb = session(FramedStream(left), a, "A"), session(FramedStream(right), b, "B")
+        a_end, b_end = trio.testing.memory_stream_pair()
     else:
         a_end, relay_a = trio.testing.memory_stream_pair()
         relay_b, b_end = trio.testing.memory_stream_pair()
         ra, rb = FramedStream(relay_a), FramedStream(relay_b)
         nursery.start_soon((a_to_b or Relay()).pump, ra, rb)
         nursery.start_soon((b_to_a or Relay()).pump, rb, ra)
-        sa, sb = session(FramedStream(a_end), a, "A"), session(FramedStream(b_end), b, "B")
+    sa = session(FramedStream(a_end), a, "A", **(a_options or {}))
+    sb = session(FramedStream(b_end), b, "B", **(b_options or {}))
     nursery.start_soon(sa.run)
     nursery.start_soon(sb.run)
     return sa, sb
@@ -334,7 +346,7 @@ async def test_bad_signature_from_a_peer_closes_the_session(
     sa = session(FramedStream(left), a, "A")
     liar = FramedStream(right)
     with trio.fail_after(TIMEOUT):
-        await liar.send(Have({}, complete=True))
+        await liar.send(Have({}))
         await liar.send(Events([bad_signature(evs[0].raw)]))
         with pytest.raises(ProtocolError, match="bad signature"):
             await sa.run()
@@ -351,7 +363,7 @@ async def test_bad_signature_after_valid_events_stores_only_the_valid_ones(
     sa = session(FramedStream(left), a, "A")
     liar = FramedStream(right)
     with trio.fail_after(TIMEOUT):
-        await liar.send(Have({}, complete=True))
+        await liar.send(Have({}))
         await liar.send(Events([*raws(evs[:2]), bad_signature(evs[2].raw), evs[3].raw]))
         with pytest.raises(ProtocolError, match="invalid event"):
             await sa.run()
@@ -408,45 +420,98 @@ async def test_close_says_bye_with_the_reason(stores: Callable[[str], AsyncStore
 
 
 @pytest.fixture
-def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The store runs in threads, which a virtual clock would skip past; use short real times.
-    monkeypatch.setattr(session_module, "IDLE_TIMEOUT", 1.0)
-    monkeypatch.setattr(session_module, "PING_INTERVAL", 0.1)
+def virtual_clock() -> trio.testing.MockClock:
+    """Virtual time that jumps only once every task has waited 20 ms of real time, so that
+    the store's worker threads are waited for rather than skipped past."""
+    return trio.testing.MockClock(autojump_threshold=0.02)
 
 
-@pytest.mark.usefixtures("short_timeouts")
+@attrs.define(eq=False)
+class Cable:
+    """Carries bytes both ways between two memory streams until cut; after the cut nothing
+    more arrives either way and nothing is closed, as when a Wi-Fi link drops."""
+
+    cut: bool = False
+
+    async def carry(self, src: trio.abc.Stream, dst: trio.abc.Stream) -> None:
+        while data := await src.receive_some():
+            if not self.cut:
+                await dst.send_all(data)
+
+
+async def test_a_cut_link_is_noticed_within_ten_seconds(
+    stores: Callable[[str], AsyncStore], virtual_clock: trio.testing.MockClock
+) -> None:
+    a, b = stores("a"), stores("b")
+    fill(a, authors=1, per_author=3)
+    a_end, cable_a = trio.testing.memory_stream_pair()
+    cable_b, b_end = trio.testing.memory_stream_pair()
+    cable = Cable()
+    sa = session(FramedStream(a_end), a, "A")
+    sb = session(FramedStream(b_end), b, "B")
+    noticed: dict[str, float] = {}
+    both = trio.Event()
+
+    async def run(s: session_module.Session) -> None:
+        with pytest.raises(ProtocolError, match="nothing heard for 9s"):
+            await s.run()
+        noticed[s.label] = trio.current_time()
+        if len(noticed) == 2:
+            both.set()
+
+    with trio.fail_after(120):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(cable.carry, cable_a, cable_b)
+            nursery.start_soon(cable.carry, cable_b, cable_a)
+            nursery.start_soon(run, sa)
+            nursery.start_soon(run, sb)
+            await wait_converged(a, b)
+            await trio.sleep(5 * PING_INTERVAL)  # idle but alive: keep-alives hold it open
+            assert noticed == {}
+            cable.cut = True
+            cut_at = trio.current_time()
+            await both.wait()
+            nursery.cancel_scope.cancel()
+    # Both sides, after the cut (the last keep-alive heard starts the count), within 10 s.
+    assert all(cut_at < t <= cut_at + 10 for t in noticed.values()), (cut_at, noticed)
+
+
 async def test_idle_timeout_closes_a_silent_connection(
-    stores: Callable[[str], AsyncStore],
+    stores: Callable[[str], AsyncStore], virtual_clock: trio.testing.MockClock
 ) -> None:
     a = stores("a")
     left, right = trio.testing.memory_stream_pair()
     sa = session(FramedStream(left), a, "A")
     silent = FramedStream(right)  # never sends a byte
-    with trio.fail_after(10), pytest.raises(ProtocolError, match="nothing heard for"):
+    started = trio.current_time()
+    with trio.fail_after(60), pytest.raises(ProtocolError, match="nothing heard for 9s"):
         await sa.run()
-    # What we sent meanwhile: our vector, then keep-alives.
+    assert IDLE_TIMEOUT <= trio.current_time() - started <= 10
+    # What we sent meanwhile: our vector, then a keep-alive every PING_INTERVAL.
     with trio.fail_after(5):
         await left.aclose()
         sent = []
         while (message := await silent.receive()) is not None:
             sent.append(message)
     assert isinstance(sent[0], Have)
-    assert any(isinstance(m, Ping) for m in sent[1:])
+    # (at 3 s and 6 s; the one due at 9 s may lose the race with the close)
+    pings = sum(isinstance(m, Ping) for m in sent[1:])
+    assert IDLE_TIMEOUT // PING_INTERVAL - 1 <= pings <= IDLE_TIMEOUT // PING_INTERVAL
 
 
-@pytest.mark.usefixtures("short_timeouts")
 async def test_keep_alives_keep_an_idle_connection_open(
-    stores: Callable[[str], AsyncStore],
+    stores: Callable[[str], AsyncStore], virtual_clock: trio.testing.MockClock
 ) -> None:
     a, b = stores("a"), stores("b")
     fill(a, authors=1, per_author=3)
     a_to_b, b_to_a = Relay(), Relay()
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(300):
         async with trio.open_nursery() as nursery:
             await connect(nursery, a, b, a_to_b=a_to_b, b_to_a=b_to_a)
             await wait_converged(a, b)
-            # Nothing but keep-alives for longer than the idle timeout (a ping every 0.1 s).
-            await wait_for(lambda: _pinged(a_to_b, b_to_a, 15))
+            # A virtual minute of nothing but keep-alives: far past the idle timeout.
+            await trio.sleep(60)
+            assert min(a_to_b.pings, b_to_a.pings) >= 60 // PING_INTERVAL - 1
             key = new_key()
             await a.append(key, "chat", {"room": "general", "text": "still connected"})
             await wait_converged(a, b)
@@ -454,36 +519,102 @@ async def test_keep_alives_keep_an_idle_connection_open(
     assert (await b.heads())[bytes(key.verify_key)] == 1
 
 
-async def _pinged(a_to_b: Relay, b_to_a: Relay, count: int) -> bool:
-    return a_to_b.pings >= count and b_to_a.pings >= count
-
-
 async def test_a_version_vector_larger_than_a_frame_is_sent_in_chunks(
-    stores: Callable[[str], AsyncStore], monkeypatch: pytest.MonkeyPatch
+    stores: Callable[[str], AsyncStore],
 ) -> None:
     """A class with more authors than fit one frame still syncs: the vector is chunked."""
-    monkeypatch.setattr(session_module, "VECTOR_CHUNK", 3)
-    sent: dict[str, list[Have]] = {}
-    original = session_module.Session._send
-
-    async def recording(self: session_module.Session, message: Message) -> None:
-        if isinstance(message, Have):
-            sent.setdefault(self.label, []).append(message)
-        await original(self, message)
-
-    monkeypatch.setattr(session_module.Session, "_send", recording)
     a, b = stores("a"), stores("b")
     fill(a, authors=8, per_author=2)
     fill(b, authors=8, per_author=1)
+    small = {"config": SyncConfig(vector_chunk=3)}
+    a_to_b, b_to_a = Relay(), Relay()
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
-            await connect(nursery, a, b)
+            await connect(
+                nursery, a, b, a_to_b=a_to_b, b_to_a=b_to_a, a_options=small, b_options=small
+            )
             await wait_converged(a, b)
             nursery.cancel_scope.cancel()
     same_logs(a, b)
     assert len(a.store.heads()) == 16
-    assert len(sent) == 2  # both sides sent their vectors
-    for haves in sent.values():
-        first_vector = [h for h in haves if h.complete][:3]  # 8 authors: frames of 3, 3, 2
+    for relay in (a_to_b, b_to_a):
+        first_vector = relay.vectors[:3]  # 8 authors: frames of 3, 3, 2
         assert [h.more for h in first_vector] == [True, True, False]
-        assert max(len(h.heads) for h in haves) <= 3
+        assert max(len(h.heads) for h in relay.vectors) <= 3
+
+
+# ---- forks and copies -------------------------------------------------------------------
+
+
+async def test_equal_length_forks_are_seen_by_head_ids_and_recorded_on_both_sides(
+    stores: Callable[[str], AsyncStore],
+) -> None:
+    """Two copies of one identity each signed a different seq 3: the vectors alone show it,
+    both sides fetch the other's event as evidence, and neither relays past the fork."""
+    a, b = stores("a"), stores("b")
+    key = new_key()
+    agreed = chain(key, 2)
+    branch_a = chain(key, 1, start=agreed[-1], text="A")
+    branch_b = chain(key, 1, start=agreed[-1], text="B")
+    a.store.ingest(raws(agreed + branch_a))
+    b.store.ingest(raws(agreed + branch_b))
+    author = bytes(key.verify_key)
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            await connect(nursery, a, b)
+            await wait_for(lambda: _forks_recorded(a, b))
+            nursery.cancel_scope.cancel()
+    assert a.store.forked_authors() == b.store.forked_authors() == {author}
+    assert a.store.fork_points() == b.store.fork_points() == {author: 3}
+
+
+async def _forks_recorded(*stores: AsyncStore) -> bool:
+    return all(s.store.fork_count() == 1 for s in stores)
+
+
+async def test_a_forked_authors_agreed_prefix_keeps_being_relayed(
+    stores: Callable[[str], AsyncStore],
+) -> None:
+    a, c = stores("a"), stores("c")
+    key = new_key()
+    agreed = chain(key, 3)
+    branch_a = chain(key, 2, start=agreed[-1], text="A")
+    branch_b = chain(key, 1, start=agreed[-1], text="B")
+    a.store.ingest(raws(agreed + branch_a))
+    assert a.store.ingest(raws(branch_b)).forks == 1
+    other = new_key()
+    fill_from = chain(other, 4)
+    a.store.ingest(raws(fill_from))
+    author = bytes(key.verify_key)
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            await connect(nursery, a, c)
+            await wait_for(lambda: _holds(c, bytes(other.verify_key), 4))
+            await wait_for(lambda: _holds(c, author, 3))
+            nursery.cancel_scope.cancel()
+    # Up to the fork, not past it.
+    assert (await c.heads())[author] == 3
+    assert c.store.fork_count() == 0
+
+
+async def test_a_peer_holding_more_of_our_own_log_is_reported(
+    stores: Callable[[str], AsyncStore],
+) -> None:
+    ours, copy = stores("ours"), stores("copy")
+    key = new_key()
+    me = bytes(key.verify_key)
+    log = chain(key, 5)
+    ours.store.ingest(raws(log[:3]))
+    copy.store.ingest(raws(log))
+    told: list[int] = []
+    options = {"gossip": Gossip(me), "on_own_log_ahead": told.append}
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            await connect(nursery, ours, copy, a_options=options)
+            await wait_for(lambda: _told(told))
+            nursery.cancel_scope.cancel()
+    assert told[0] == 5
+
+
+async def _told(told: list[int]) -> bool:
+    return bool(told)

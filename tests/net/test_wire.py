@@ -24,25 +24,39 @@ from peer.net._wire import (
     FramedStream,
     Have,
     Hello,
+    IHave,
     Message,
     Ping,
+    Prune,
+    Want,
     decode,
     encode,
 )
 
 PEER = bytes(range(32))
+HEAD = bytes(range(100, 132))
 CLASS = bytes(range(16))
 
 MESSAGES: list[Message] = [
     Hello(PROTOCOL_VERSION, CLASS, PEER, 4242),
     Hello(PROTOCOL_VERSION, CLASS, PEER, 0),
-    Have({PEER: 7, bytes(32): 0}, complete=True),
-    Have({}, complete=False),
+    Have({PEER: (7, HEAD), bytes(32): (1, bytes(32))}),
+    Have({}, more=True),
+    Want({PEER: 0, bytes(32): 12}),
+    Want({PEER: 3}, graft=True),
+    IHave({PEER: (9, HEAD)}),
+    Prune(),
     Events([b"one", b"two" * 100, b""]),
+    Events([b"live"], pushed=True),
     Events([]),
     Ping(),
     Bye("duplicate connection"),
 ]
+
+
+def wire_head(seq: int) -> bytes:
+    """A head as the wire carries it: seq as 8 big-endian bytes, then the head id."""
+    return seq.to_bytes(8, "big") + HEAD
 
 
 def payload(frame: bytes) -> bytes:
@@ -78,15 +92,22 @@ def test_bye_reason_is_cut_to_200_characters() -> None:
 
 @settings(max_examples=50, deadline=None)
 @given(
-    heads=st.dictionaries(st.binary(min_size=32, max_size=32), st.integers(0, 2**53), max_size=20),
-    complete=st.booleans(),
+    heads=st.dictionaries(
+        st.binary(min_size=32, max_size=32),
+        st.tuples(st.integers(1, 2**53), st.binary(min_size=32, max_size=32)),
+        max_size=20,
+    ),
+    more=st.booleans(),
     events=st.lists(st.binary(max_size=300), max_size=20),
 )
-def test_have_and_events_round_trip_property(
-    heads: dict[bytes, int], complete: bool, events: list[bytes]
+def test_vectors_and_events_round_trip_property(
+    heads: dict[bytes, tuple[int, bytes]], more: bool, events: list[bytes]
 ) -> None:
-    assert decode(payload(encode(Have(heads, complete)))) == Have(heads, complete)
-    assert decode(payload(encode(Events(events)))) == Events(events)
+    assert decode(payload(encode(Have(heads, more)))) == Have(heads, more)
+    assert decode(payload(encode(IHave(heads)))) == IHave(heads)
+    after = {a: seq for a, (seq, _) in heads.items()}
+    assert decode(payload(encode(Want(after, more)))) == Want(after, more)
+    assert decode(payload(encode(Events(events, more)))) == Events(events, more)
 
 
 def test_encode_refuses_a_message_over_the_frame_limit() -> None:
@@ -107,13 +128,22 @@ def test_encode_refuses_a_message_over_the_frame_limit() -> None:
         ({"t": "hello", "v": 1, "class": CLASS, "peer": PEER + b"!", "port": 1}, "hello peer id"),
         ({"t": "hello", "v": 1, "class": CLASS, "peer": PEER, "port": 70000}, "hello port"),
         ({"t": "hello", "v": 1, "class": CLASS, "peer": PEER}, "hello port"),
-        ({"t": "have", "heads": [], "complete": True}, "have heads"),
-        ({"t": "have", "heads": {}, "complete": 1}, "have complete flag"),
-        ({"t": "have", "heads": {"ab": 1}, "complete": True}, "have author"),
-        ({"t": "have", "heads": {PEER[:5]: 1}, "complete": True}, "have author"),
-        ({"t": "have", "heads": {PEER: -1}, "complete": True}, "have seq"),
-        ({"t": "have", "heads": {PEER: 1.0}, "complete": True}, "have seq"),
-        ({"t": "have", "heads": {PEER: True}, "complete": True}, "have seq"),
+        ({"t": "have", "heads": []}, "have heads"),
+        ({"t": "have", "heads": {}, "more": 1}, "have more flag"),
+        ({"t": "have", "heads": {"ab": wire_head(1)}}, "have author"),
+        ({"t": "have", "heads": {PEER[:5]: wire_head(1)}}, "have author"),
+        ({"t": "have", "heads": {PEER: 1}}, "have head"),
+        ({"t": "have", "heads": {PEER: [1, HEAD]}}, "have head"),
+        ({"t": "have", "heads": {PEER: wire_head(1)[:-1]}}, "have head"),
+        ({"t": "have", "heads": {PEER: wire_head(1) + b"!"}}, "have head"),
+        ({"t": "have", "heads": {PEER: wire_head(0)}}, "have seq"),
+        ({"t": "ihave", "heads": {PEER: "id"}}, "ihave head"),
+        ({"t": "ihave"}, "ihave heads"),
+        ({"t": "want", "after": []}, "want ranges"),
+        ({"t": "want", "after": {PEER: -1}}, "want seq"),
+        ({"t": "want", "after": {b"x": 1}}, "want author"),
+        ({"t": "want", "after": {}, "graft": "yes"}, "want graft flag"),
+        ({"t": "events", "events": [], "pushed": 1}, "events pushed flag"),
         ({"t": "events", "events": b"abc"}, "events list"),
         ({"t": "events"}, "events list"),
         ({"t": "events", "events": [b"ok", "text"]}, "events must be byte strings"),
@@ -126,9 +156,17 @@ def test_malformed_messages_say_what_is_wrong(body: Any, expected: str) -> None:
     assert expected in message
 
 
-def test_have_with_too_many_authors_is_refused() -> None:
-    heads = {i.to_bytes(32, "big"): 1 for i in range(VECTOR_CHUNK + 1)}
-    assert "have heads" in refusal({"t": "have", "heads": heads, "complete": True})
+def test_vectors_and_requests_with_too_many_authors_are_refused() -> None:
+    heads = {i.to_bytes(32, "big"): wire_head(1) for i in range(VECTOR_CHUNK + 1)}
+    assert "have heads" in refusal({"t": "have", "heads": heads})
+    assert "ihave heads" in refusal({"t": "ihave", "heads": heads})
+    after = {i.to_bytes(32, "big"): 1 for i in range(VECTOR_CHUNK + 1)}
+    assert "want ranges" in refusal({"t": "want", "after": after})
+
+
+def test_a_full_vector_chunk_fits_in_a_frame() -> None:
+    heads = {i.to_bytes(32, "big"): (2**40, HEAD) for i in range(VECTOR_CHUNK)}
+    assert len(encode(Have(heads))) <= MAX_FRAME
 
 
 @pytest.mark.parametrize(

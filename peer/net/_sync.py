@@ -1,0 +1,515 @@
+"""The sync and gossip protocol of one connection, as a sans-IO state machine.
+
+No Trio, no store, no clock: the driver (:mod:`_session`) feeds it what happened, each with
+the current time, and carries out what it returns.
+
+Inputs
+  ``received(message, now)``   a message from the other side -> immediate actions
+  ``ingested(outcome, now)``   what the store did with a received batch -> notices
+  ``stored(refs, up_to, now)`` the store now holds these new events (local ids up to ``up_to``)
+  ``request_sync()`` / ``close(reason)``   the node asks for anti-entropy / a goodbye
+  ``poll(now, store_max)``     what to send next, given the store holds up to ``store_max``
+
+Actions
+  ``Send(message)``, ``Serve(author, after, upto)`` (stream that range), ``Push(local_ids)``
+  (send those stored events as live gossip), ``ReadStored(after)`` (fetch refs past the
+  cursor and call ``stored``), ``Ingest(raws, pushed)``, ``Close(reason)`` (say goodbye),
+  ``Closed(reason)`` (the other side ended), ``Wait(until, store_beyond)``, and the notices
+  ``ForkSeen(author, seq)`` and ``OwnLogAhead(seq)``.
+
+Rules, each in one method: the version vector exchange (``_on_have``), range requests
+(``_on_want``), lazy announcements (``_on_ihave``), a gap seen (``_gap_seen``), a fork seen
+(``_fork_seen``), prune on a pushed duplicate (``_on_ingested_duplicates``), graft on a
+missed announcement (``_due_grafts``), the full-serve throttle (``_full_serve_due``),
+keep-alive and idle timing (``_ping_due``, ``check_idle``). Every table that the other side
+can grow is capped at ``max_authors`` entries; naming more closes the connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import attrs
+
+from peer.errors import ProtocolError
+from peer.net._gossip import Gossip
+from peer.net._wire import (
+    VECTOR_CHUNK,
+    Bye,
+    Events,
+    Have,
+    Hello,
+    IHave,
+    Message,
+    Ping,
+    Prune,
+    Vector,
+    Want,
+)
+
+#: A keep-alive goes out after this long without sending anything ...
+PING_INTERVAL = 3.0
+#: ... and a connection that hears nothing for this long is dead (noticed within 10 s).
+IDLE_TIMEOUT = 9.0
+#: A peer asking for everything again is served at most this often.
+FULL_SERVE_INTERVAL = 3.0
+#: Don't ask the same peer for the same missing range more often than this.
+GAP_RETRY = 2.0
+#: Lazy announcements are gathered this long, then sent in one ``ihave``.
+IHAVE_DELAY = 0.05
+#: An announced event that has not arrived this long after the announcement is grafted.
+GRAFT_TIMEOUT = 0.25
+#: The most authors the other side may make us track (vector, announcements, requests):
+#: far more than a class has, few enough to bound what one connection can make us hold.
+MAX_AUTHORS = 10_000
+
+
+@attrs.frozen
+class SyncConfig:
+    ping_interval: float = PING_INTERVAL
+    idle_timeout: float = IDLE_TIMEOUT
+    full_serve_interval: float = FULL_SERVE_INTERVAL
+    gap_retry: float = GAP_RETRY
+    ihave_delay: float = IHAVE_DELAY
+    graft_timeout: float = GRAFT_TIMEOUT
+    max_authors: int = MAX_AUTHORS
+    vector_chunk: int = VECTOR_CHUNK
+    #: Plumtree starts every link eager and prunes it on the first duplicate.
+    start_eager: bool = True
+
+
+# ---- inputs -------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Ref:
+    """A newly stored event, as the store's cursor lists it."""
+
+    local_id: int
+    author: bytes
+    seq: int
+    id: bytes
+
+
+@attrs.frozen
+class IngestOutcome:
+    """What the store did with one batch received on this connection."""
+
+    #: author -> (last seq stored, its id), for the authors the batch extended.
+    stored: Mapping[bytes, tuple[int, bytes]] = attrs.field(factory=dict)
+    stored_count: int = 0
+    duplicates: int = 0
+    gaps: Mapping[bytes, int] = attrs.field(factory=dict)  # author -> first seq we lack
+    rejected: tuple[str, ...] = ()
+    #: author -> highest seq in the batch: the sender holds at least this much.
+    seen: Mapping[bytes, int] = attrs.field(factory=dict)
+    #: The batch was live gossip (an eager push), not an answer to a request.
+    pushed: bool = False
+
+
+# ---- actions ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Send:
+    message: Message
+
+
+@attrs.frozen
+class Serve:
+    """Stream ``author``'s events with ``after`` < seq <= ``upto``."""
+
+    author: bytes
+    after: int
+    upto: int
+
+
+@attrs.frozen
+class Push:
+    """Send these stored events (by local id) as live gossip."""
+
+    local_ids: tuple[int, ...]
+
+
+@attrs.frozen
+class ReadStored:
+    """Read the refs of events stored past local id ``after`` and pass them to ``stored``."""
+
+    after: int
+
+
+@attrs.frozen
+class Ingest:
+    raws: list[bytes]
+    pushed: bool
+
+
+@attrs.frozen
+class Close:
+    """Say goodbye with ``reason`` and end the connection."""
+
+    reason: str
+
+
+@attrs.frozen
+class Closed:
+    """The other side said goodbye."""
+
+    reason: str
+
+
+@attrs.frozen
+class Wait:
+    """Nothing to send until ``until``, or until the store holds more than ``store_beyond``,
+    or until another input arrives."""
+
+    until: float
+    store_beyond: int
+
+
+@attrs.frozen
+class ForkSeen:
+    """The other side holds a different event at ``seq`` of ``author`` (its evidence is being
+    fetched; the store records the fork when it arrives)."""
+
+    author: bytes
+    seq: int
+
+
+@attrs.frozen
+class OwnLogAhead:
+    """The other side holds more of our own log than we do: our data dir was copied."""
+
+    seq: int
+
+
+Action = Send | Serve | Push | ReadStored | Ingest | Close | Closed | Wait | ForkSeen | OwnLogAhead
+Notice = ForkSeen | OwnLogAhead
+
+
+@attrs.define(eq=False)
+class SyncMachine:
+    """One connection's sync and gossip decisions."""
+
+    gossip: Gossip
+    #: When the connection started (the driver's clock).
+    started: float
+    #: The store's local id when the connection started: pushes start after it.
+    cursor: int
+    config: SyncConfig = attrs.field(factory=SyncConfig)
+    #: What we know the other side holds: author -> at least this seq.
+    remote_known: dict[bytes, int] = attrs.field(factory=dict)
+    #: We push new events to this link eagerly (else we only announce them).
+    eager: bool = attrs.field(init=False)
+    _synced: bool = False  # its first whole vector arrived: live pushes may start
+    _incoming: dict[bytes, tuple[int, bytes]] = attrs.field(factory=dict)
+    _vector_out: list[Have] | None = None  # our vector, chunked, still to send
+    _wants: dict[bytes, int] = attrs.field(factory=dict)  # ranges we ask for
+    _serve: dict[bytes, int] = attrs.field(factory=dict)  # ranges it asked for
+    _serve_all: bool = False
+    _next_full_serve: float = 0.0
+    _gap_asked: dict[bytes, tuple[int, float]] = attrs.field(factory=dict)
+    _fork_asked: dict[bytes, int] = attrs.field(factory=dict)
+    _own_ahead_told: int = 0
+    _announce: dict[bytes, tuple[int, bytes]] = attrs.field(factory=dict)
+    _announce_due: float | None = None
+    #: Announced by the other side, not held here: author -> (seq, graft if still missing at).
+    _missing: dict[bytes, tuple[int, float]] = attrs.field(factory=dict)
+    _prune_out: bool = False
+    _pruned_them: bool = False
+    _push: list[int] = attrs.field(factory=list)
+    _last_sent: float = 0.0
+    _last_heard: float = 0.0
+    _closing: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        self._last_sent = self._last_heard = self.started
+        self.eager = self.config.start_eager
+        self._vector_out = self._chunk_vector()
+
+    # ---- inputs from the node ---------------------------------------------------------
+
+    def request_sync(self) -> None:
+        """Send our whole version vector again (periodic anti-entropy)."""
+        self._vector_out = self._chunk_vector()
+
+    def close(self, reason: str) -> None:
+        """Say goodbye with ``reason`` and end the connection."""
+        if self._closing is None:
+            self._closing = reason
+
+    # ---- messages from the other side -------------------------------------------------
+
+    def received(self, message: Message, now: float) -> list[Action]:
+        """Take one message; Ingest, Closed and notices are returned for the driver."""
+        self._last_heard = now
+        match message:
+            case Events():
+                return [Ingest(message.events, message.pushed)] if message.events else []
+            case Have():
+                return self._on_have(message, now)
+            case Want():
+                self._on_want(message)
+            case IHave():
+                return self._on_ihave(message.heads, now)
+            case Prune():
+                self.eager = False
+            case Ping():
+                pass
+            case Bye():
+                return [Closed(message.reason)]
+            case Hello():
+                raise ProtocolError("unexpected hello after the handshake")
+        return []
+
+    def _on_have(self, have: Have, now: float) -> list[Action]:
+        """Its version vector (in chunks): its own word on what it holds replaces our
+        estimate; everything it lacks is served (at most every ``full_serve_interval``)."""
+        self._incoming.update(have.heads)
+        self._bound(len(self._incoming), "version vector")
+        if have.more:
+            return []
+        heads, self._incoming = self._incoming, {}
+        self.remote_known = {author: seq for author, (seq, _) in heads.items()}
+        self._synced = True
+        self._serve_all = True
+        return self._compare_heads(heads)
+
+    def _on_want(self, want: Want) -> None:
+        """It lacks what follows these seqs, whatever we believed; a graft also makes this
+        link eager again."""
+        for author, after in want.after.items():
+            if self.gossip.held(author) == 0:
+                continue  # nothing of that log here
+            self.remote_known[author] = after
+            self._serve[author] = min(after, self._serve.get(author, after))
+        self._bound(len(self.remote_known), "request")
+        if want.graft:
+            self.eager = True
+            self._pruned_them = False
+
+    def _on_ihave(self, heads: Vector, now: float) -> list[Action]:
+        """A lazy announcement: note what it holds, and arm a graft timer for what we lack."""
+        for author, (seq, _) in heads.items():
+            if seq > self.remote_known.get(author, 0):
+                self.remote_known[author] = seq
+            if (
+                seq > self.gossip.held(author)
+                and author not in self.gossip.fork_points
+                and author != self.gossip.own_id
+            ):
+                wanted = self._missing.get(author)
+                due = now + self.config.graft_timeout if wanted is None else wanted[1]
+                self._missing[author] = (max(seq, wanted[0] if wanted else 0), due)
+        self._bound(len(self.remote_known), "announcement")
+        self._bound(len(self._missing), "announcement")
+        return self._compare_heads(heads)
+
+    def _compare_heads(self, heads: Vector) -> list[Action]:
+        """Forks (same seq, different id) and copies of our own log found in its heads."""
+        notices: list[Action] = []
+        own = self.gossip.own_id
+        for author, (seq, head_id) in heads.items():
+            ours = self.gossip.ours.get(author)
+            if ours is not None and ours[0] == seq and ours[1] != head_id:
+                notices.extend(self._fork_seen(author, seq))
+            if author == own and seq > max(self.gossip.held(own), self._own_ahead_told):
+                self._own_ahead_told = seq
+                notices.append(OwnLogAhead(seq))
+        return notices
+
+    def _fork_seen(self, author: bytes, seq: int) -> list[Action]:
+        """Two different events at one seq: fetch the other side's (the store keeps it as
+        evidence and marks the author forked), once per author and seq."""
+        if author in self.gossip.fork_points or self._fork_asked.get(author) == seq:
+            return []
+        self._fork_asked[author] = seq
+        self._wants[author] = min(seq - 1, self._wants.get(author, seq - 1))
+        return [ForkSeen(author, seq)]
+
+    # ---- what the store did --------------------------------------------------------------
+
+    def ingested(self, outcome: IngestOutcome, now: float) -> list[Action]:
+        """Learn from a stored batch; invalid events close the connection."""
+        self._last_heard = max(self._last_heard, now)
+        for author, (seq, head_id) in outcome.stored.items():
+            self.gossip.learn(author, seq, head_id)
+        for author, seq in outcome.seen.items():
+            if seq > self.remote_known.get(author, 0):
+                self.remote_known[author] = seq
+        self._bound(len(self.remote_known), "batch")
+        if outcome.rejected:
+            bad = outcome.rejected
+            raise ProtocolError(f"sent {len(bad)} invalid event(s), e.g. {bad[0]}")
+        for author, first_missing in outcome.gaps.items():
+            self._gap_seen(author, first_missing, now)
+        if outcome.pushed and outcome.duplicates:
+            self._on_ingested_duplicates()
+        return []
+
+    def _gap_seen(self, author: bytes, first_missing: int, now: float) -> None:
+        """Events past ``first_missing`` arrived without it: ask this peer for the range, but
+        not again for the same gap within ``gap_retry``."""
+        asked = self._gap_asked.get(author)
+        if (
+            asked is not None
+            and asked[0] == first_missing
+            and now - asked[1] <= (self.config.gap_retry)
+        ):
+            return
+        if len(self._gap_asked) >= self.config.max_authors:
+            retry = self.config.gap_retry
+            self._gap_asked = {a: g for a, g in self._gap_asked.items() if now - g[1] <= retry}
+            self._bound(len(self._gap_asked) + 1, "gap")
+        self._gap_asked[author] = (first_missing, now)
+        self._wants[author] = min(first_missing - 1, self._wants.get(author, first_missing))
+
+    def _on_ingested_duplicates(self) -> None:
+        """Plumtree's prune: a pushed event we already had came by a redundant path, so this
+        link stops pushing both ways (announcements still flow on it)."""
+        self.eager = False
+        if not self._pruned_them:
+            self._pruned_them = True
+            self._prune_out = True
+
+    def stored(self, refs: Sequence[Ref], up_to: int, now: float) -> None:
+        """The store holds these new events (up to local id ``up_to``): push them on an eager
+        link, announce them on a lazy one, skip what the other side holds or a fork's tail."""
+        self.cursor = max(self.cursor, up_to)
+        for ref in refs:
+            self.gossip.learn(ref.author, ref.seq, ref.id)
+        if not self._synced:
+            return  # its vector is not here yet: the full serve will cover these
+        for ref in refs:
+            if ref.seq <= self.remote_known.get(ref.author, 0):
+                continue
+            if ref.seq > self.gossip.relay_limit(ref.author):
+                continue
+            if self.eager:
+                self._push.append(ref.local_id)
+                self.remote_known[ref.author] = ref.seq
+            else:
+                held = self._announce.get(ref.author)
+                if held is None or ref.seq > held[0]:
+                    self._announce[ref.author] = (ref.seq, ref.id)
+                if self._announce_due is None:
+                    self._announce_due = now + self.config.ihave_delay
+
+    # ---- what to send next ----------------------------------------------------------------
+
+    def poll(self, now: float, store_max: int) -> Action:
+        """The next thing to do on the sending side, most urgent first."""
+        if self._closing is not None:
+            return Close(self._closing)
+        if self._vector_out:
+            return self._sent(Send(self._vector_out.pop(0)), now)
+        if self._wants:
+            return self._sent(Send(Want(self._take(self._wants))), now)
+        if self._prune_out:
+            self._prune_out = False
+            return self._sent(Send(Prune()), now)
+        grafts = self._due_grafts(now)
+        if grafts:
+            return self._sent(Send(Want(grafts, graft=True)), now)
+        if self._announce_due is not None and now >= self._announce_due:
+            heads = {a: h for a, h in self._announce.items() if h[0] > self.remote_known.get(a, 0)}
+            self._announce, self._announce_due = {}, None
+            if heads:
+                return self._sent(Send(IHave(heads)), now)
+        if self._full_serve_due(now):
+            self._serve_all = False
+            self._next_full_serve = now + self.config.full_serve_interval
+            for author in self.gossip.ours:
+                theirs = self.remote_known.get(author, 0)
+                self._serve[author] = min(theirs, self._serve.get(author, theirs))
+        while self._serve:
+            author, after = next(iter(self._serve.items()))
+            del self._serve[author]
+            upto = self.gossip.relay_limit(author)
+            if upto > after:
+                self.remote_known[author] = max(upto, self.remote_known.get(author, 0))
+                return self._sent(Serve(author, after, upto), now)
+        if self._push:
+            pushed, self._push = tuple(self._push), []
+            return self._sent(Push(pushed), now)
+        if store_max > self.cursor:
+            return ReadStored(self.cursor)
+        if self._ping_due(now):
+            return self._sent(Send(Ping()), now)
+        return Wait(self._next_wake(), self.cursor)
+
+    def _sent(self, action: Action, now: float) -> Action:
+        self._last_sent = now
+        return action
+
+    def _take(self, table: dict[bytes, int]) -> dict[bytes, int]:
+        """Up to one frame's worth of ``table`` (removed from it)."""
+        out = dict(list(table.items())[: self.config.vector_chunk])
+        for author in out:
+            del table[author]
+        return out
+
+    def _due_grafts(self, now: float) -> dict[bytes, int]:
+        """Plumtree's graft: announced events still missing after ``graft_timeout`` are asked
+        of the link that announced them (which becomes eager), unless another link already
+        is fetching them; then this one waits another timeout."""
+        grafts: dict[bytes, int] = {}
+        timeout = self.config.graft_timeout
+        for author, (seq, due) in list(self._missing.items()):
+            held = self.gossip.held(author)
+            if held >= seq:
+                del self._missing[author]
+            elif due <= now:
+                if self.gossip.claim_graft(author, seq, now, timeout):
+                    grafts[author] = held
+                    del self._missing[author]
+                else:
+                    self._missing[author] = (seq, now + timeout)
+            if len(grafts) >= self.config.vector_chunk:
+                break
+        if grafts:
+            for author, held in grafts.items():
+                self.remote_known[author] = min(held, self.remote_known.get(author, held))
+            self.eager = True
+            self._pruned_them = False
+        return grafts
+
+    def _full_serve_due(self, now: float) -> bool:
+        """A full serve is owed and the throttle allows it (a member spamming vectors gets
+        no more than one every ``full_serve_interval``)."""
+        return self._serve_all and now >= self._next_full_serve
+
+    def _ping_due(self, now: float) -> bool:
+        return now - self._last_sent >= self.config.ping_interval
+
+    def _next_wake(self) -> float:
+        times = [self._last_sent + self.config.ping_interval]
+        if self._announce_due is not None:
+            times.append(self._announce_due)
+        if self._serve_all:
+            times.append(self._next_full_serve)
+        times.extend(due for _, due in self._missing.values())
+        return min(times)
+
+    # ---- liveness ---------------------------------------------------------------------------
+
+    def idle_deadline(self) -> float:
+        """When the connection counts as dead if nothing more is heard."""
+        return self._last_heard + self.config.idle_timeout
+
+    def check_idle(self, now: float) -> None:
+        """Raise if nothing was heard for ``idle_timeout``."""
+        if now >= self.idle_deadline():
+            raise ProtocolError(f"nothing heard for {self.config.idle_timeout:.0f}s")
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    def _chunk_vector(self) -> list[Have]:
+        items = sorted(self.gossip.ours.items())
+        size = self.config.vector_chunk
+        chunks = [dict(items[i : i + size]) for i in range(0, len(items), size)] or [{}]
+        return [Have(c, more=i < len(chunks) - 1) for i, c in enumerate(chunks)]
+
+    def _bound(self, size: int, what: str) -> None:
+        if size > self.config.max_authors:
+            raise ProtocolError(f"{what} names more than {self.config.max_authors} authors")
