@@ -20,8 +20,7 @@ from storage import projections
 from storage.schema import events, forks, heads
 
 _INSERT_EVENT = (
-    "INSERT INTO events (author, seq, id, prev, ts, kind, raw, received_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO events (author, seq, id, kind, raw, received_at) VALUES (?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -115,7 +114,7 @@ def insert_run(conn: Connection, run: Sequence[Event], head: Head) -> None:
     now = now_ms()
     conn.exec_driver_sql(
         _INSERT_EVENT,
-        [(e.author, e.seq, e.id, e.prev, e.ts, e.kind, e.raw, now) for e in run],
+        [(e.author, e.seq, e.id, e.kind, e.raw, now) for e in run],
     )
     last = run[-1]
     values = {"seq": last.seq, "id": last.id, "ts": last.ts}

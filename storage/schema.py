@@ -9,6 +9,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -26,7 +27,8 @@ metadata = MetaData(
 )
 
 #: Every author's log, exactly as signed. ``local_id`` is this peer's insertion order, which
-#: the gossip uses as a cursor (within one author it is also seq order).
+#: the gossip uses as a cursor (within one author it is also seq order). Only what is looked
+#: up or filtered on is a column; the rest (``prev``, ``ts``, the body) is read from ``raw``.
 events = Table(
     "events",
     metadata,
@@ -34,8 +36,6 @@ events = Table(
     Column("author", LargeBinary(32), nullable=False),
     Column("seq", Integer, nullable=False),
     Column("id", LargeBinary(32), nullable=False, unique=True),
-    Column("prev", LargeBinary(32)),
-    Column("ts", Integer, nullable=False),
     Column("kind", String(32), nullable=False),
     Column("raw", LargeBinary, nullable=False),
     Column("received_at", Integer, nullable=False),
@@ -96,20 +96,21 @@ profiles = Table(
     Column("seq", Integer, nullable=False),
 )
 
+#: Chat in the order every peer shows it: the table is that order (no rowid), so reading the
+#: newest page is one short range scan. The text, reply and sealed box stay in the event's
+#: ``raw`` (joined on ``author, seq``); ``recipient`` is here to leave out others' private
+#: messages before they are read.
 messages = Table(
     "messages",
     metadata,
-    Column("event_id", LargeBinary(32), primary_key=True),
+    Column("ts", Integer, nullable=False),
     Column("author", LargeBinary(32), nullable=False),
     Column("seq", Integer, nullable=False),
-    Column("ts", Integer, nullable=False),
     Column("room", String(64), nullable=False),
-    Column("text", Text, nullable=False),
-    Column("reply_to", LargeBinary(32)),
-    # A private message: ``text`` is empty and ``sealed`` holds the box for ``recipient``.
     Column("recipient", LargeBinary(32)),
-    Column("sealed", LargeBinary),
+    PrimaryKeyConstraint("ts", "author", "seq", name="pk_messages"),
     Index("ix_messages_room_order", "room", "ts", "author", "seq"),
+    sqlite_with_rowid=False,
 )
 
 #: Every revision of every problem; ``root`` is the first revision's id (the thread).
@@ -163,6 +164,7 @@ submissions = Table(
     *_sealed_columns(),
     Index("ix_submissions_problem", "problem"),
     Index("ix_submissions_author_problem", "author", "problem", "attempt"),
+    Index("ix_submissions_order", "ts", "author", "seq"),  # pages of ``submissions``
 )
 
 #: Every revision of every piece of feedback; ``submission`` may not have arrived yet.
@@ -183,6 +185,7 @@ feedback = Table(
     *_sealed_columns(),
     Index("ix_feedback_submission", "submission"),
     Index("ix_feedback_root", "root", "seq"),
+    Index("ix_feedback_order", "ts", "author", "seq"),  # pages of ``feedback list``
 )
 
 # ---- membership and sealing (issue 10) ------------------------------------------------------

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+import textwrap
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from nacl.signing import SigningKey
 
 from peer.cli._core import open_peer, resolve_peer
-from peer.cli._output import iso_from_ts, print_json
+from peer.cli._output import iso_from_ts, parse_iso_ms, safe_line
 from peer.errors import UsageError, ValidationError
-from peer.log import MAX_CHAT_TEXT, check_room, seal, unseal
-from storage.queries._chat import ChatMessage, chat_log
+from peer.log import MAX_CHAT_TEXT, check_room, hlc, seal, unseal
+from storage.queries._chat import ChatMessage, iter_chat_log
 
 
 def add_commands(sub: Any) -> None:
@@ -28,6 +32,7 @@ def add_commands(sub: Any) -> None:
     send.set_defaults(handler=cmd_send)
     log = chat_sub.add_parser("log", help="show the chat history")
     log.add_argument("--room", default=None, help="only this room (default: all rooms)")
+    add_paging_args(log, "messages")
     log.add_argument("--json", action="store_true")
     log.set_defaults(handler=cmd_log)
 
@@ -57,47 +62,99 @@ def cmd_send(args: argparse.Namespace) -> int:
     return 0
 
 
-def readable(messages: list[ChatMessage], reader: SigningKey) -> list[tuple[ChatMessage, str]]:
+def add_paging_args(parser: Any, what: str) -> None:
+    """``--limit``, ``--before`` and ``--since``: a page of a long history, never all of it."""
+    parser.add_argument(
+        "--limit", type=limit_arg, metavar="N", help=f"only the newest N {what} (N >= 1)"
+    )
+    parser.add_argument(
+        "--before", metavar="ID", help=f"only {what} older than this one (to page back)"
+    )
+    parser.add_argument("--since", metavar="ISO8601", help=f"only {what} from this time on")
+
+
+def limit_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 1_000_000_000:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: give 1 or more")
+    return value
+
+
+def since_ts(text: str | None) -> int | None:
+    """``--since`` as an HLC timestamp (the earliest of that millisecond)."""
+    return None if text is None else hlc.from_ms(max(0, parse_iso_ms(text, "--since")))
+
+
+def readable(
+    messages: Iterable[ChatMessage], reader: SigningKey
+) -> Iterator[tuple[ChatMessage, str]]:
     """The messages ``reader`` may see, with their text: every public one, and the private
     ones it sent or received (others' private messages are left out entirely)."""
-    shown = []
     for m in messages:
         if m.recipient is None:
-            shown.append((m, m.text))
+            yield m, m.text
         elif m.sealed is not None:
             text = unseal(reader, m.author, m.recipient, m.sealed)
             if text is not None:
-                shown.append((m, text))
-    return shown
+                yield m, text
 
 
 def cmd_log(args: argparse.Namespace) -> int:
     membership, store = open_peer(args.data_dir)
     try:
         room = None if args.room is None else check_room(args.room)
-        messages = readable(chat_log(store, room), membership.signing_key)
-        names = store.names()
+        before = None if args.before is None else store.resolve_prefix(args.before, kind="chat")
+        found = iter_chat_log(
+            store,
+            room,
+            args.limit,
+            before=before,
+            since=since_ts(args.since),
+            reader=membership.peer_id,
+        )
+        messages = readable(found, membership.signing_key)
+        if args.json:
+            print_json_rows(_json_row(m, text) for m, text in messages)
+        else:
+            names = store.names()
+            for m, text in messages:
+                print(_text_line(m, text, names))
     finally:
         store.close()
-    if args.json:
-        rows = []
-        for m, text in messages:
-            row = {
-                "id": m.id.hex(),
-                "author": m.author.hex(),
-                "author_name": m.author_name,
-                "room": m.room,
-                "text": text,
-                "ts": iso_from_ts(m.ts),
-                "seq": m.seq,
-            }
-            if m.recipient is not None:
-                row["to"] = m.recipient.hex()
-            rows.append(row)
-        print_json(rows)
-        return 0
-    for m, text in messages:
-        when = (iso_from_ts(m.ts) or "")[:19].replace("T", " ")
-        to = "" if m.recipient is None else f" -> {names.get(m.recipient, '?')} (private)"
-        print(f"{when} [{m.room}] {m.author_name or '?'} ({m.author.hex()[:8]}){to}: {text}")
     return 0
+
+
+def _json_row(m: ChatMessage, text: str) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": m.id.hex(),
+        "author": m.author.hex(),
+        "author_name": m.author_name,
+        "room": m.room,
+        "text": text,
+        "ts": iso_from_ts(m.ts),
+        "seq": m.seq,
+    }
+    if m.recipient is not None:
+        row["to"] = m.recipient.hex()
+    return row
+
+
+def _text_line(m: ChatMessage, text: str, names: dict[bytes, str]) -> str:
+    when = (iso_from_ts(m.ts) or "")[:19].replace("T", " ")
+    to = "" if m.recipient is None else f" -> {names.get(m.recipient, '?')} (private)"
+    line = f"{when} [{m.room}] {m.author_name or '?'} ({m.author.hex()[:8]}){to}: {text}"
+    return safe_line(line)
+
+
+def print_json_rows(rows: Iterable[dict[str, Any]]) -> None:
+    """A JSON array, written a row at a time: the same bytes as ``print_json(list(rows))``
+    without holding the list."""
+    first = True
+    for row in rows:
+        sys.stdout.write("[\n" if first else ",\n")
+        sys.stdout.write(textwrap.indent(json.dumps(row, indent=2, ensure_ascii=False), "  "))
+        first = False
+    sys.stdout.write("[]\n" if first else "\n]\n")

@@ -24,22 +24,11 @@ def project_profile(conn: Connection, event: Event) -> None:
         conn.execute(update(profiles).where(profiles.c.author == event.author).values(**values))
 
 
-INSERT_MESSAGE = (
-    "INSERT INTO messages (event_id, author, seq, ts, room, text, reply_to, recipient, sealed) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+#: Only what orders and filters the chat: the text, reply and sealed box are read from the
+#: event itself (``storage.queries._chat``), so they are not stored twice.
+INSERT_MESSAGE = "INSERT INTO messages (ts, author, seq, room, recipient) VALUES (?, ?, ?, ?, ?)"
 
 
 def chat_row(event: Event) -> tuple[object, ...]:
     body = event.body
-    return (
-        event.id,
-        event.author,
-        event.seq,
-        event.ts,
-        body["room"],
-        body.get("text", ""),
-        body.get("reply_to"),
-        body.get("to"),
-        body.get("sealed"),
-    )
+    return (event.ts, event.author, event.seq, body["room"], body.get("to"))

@@ -4,6 +4,7 @@ from storage.queries._acceptance import Verdict as Verdict
 from storage.queries._acceptance import accepted_attempt as accepted_attempt
 from storage.queries._chat import ChatMessage as ChatMessage
 from storage.queries._chat import chat_log as chat_log
+from storage.queries._chat import iter_chat_log as iter_chat_log
 from storage.queries._curriculum import Check as Check
 from storage.queries._curriculum import Feedback as Feedback
 from storage.queries._curriculum import Problem as Problem

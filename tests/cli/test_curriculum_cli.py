@@ -291,8 +291,8 @@ def test_an_ambiguous_prefix_or_name_is_refused(room: Classroom, tmp_path: Path)
     twin = bytes.fromhex(room.problem[:8] + "0" * 56)
     with sqlite3.connect(room.bob / DB_FILE) as db:
         db.execute(
-            "INSERT INTO events (author, seq, id, prev, ts, kind, raw, received_at) "
-            "VALUES (?, 1, ?, NULL, 1, 'problem', x'00', 1)",
+            "INSERT INTO events (author, seq, id, kind, raw, received_at) "
+            "VALUES (?, 1, ?, 'problem', x'00', 1)",
             (bytes(32), twin),
         )
     before = event_count(room.bob)
