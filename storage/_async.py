@@ -10,7 +10,9 @@ import attrs
 import nacl.signing
 import trio
 
+from peer.errors import StorageError
 from peer.log import Event
+from storage._health import StoreHealth
 from storage._ingest import IngestResult
 from storage._store import EventRef, Store, StoredEvent
 
@@ -40,6 +42,10 @@ class StoreWatch:
             await self._changed.wait()
 
 
+def _health_of(async_store: AsyncStore) -> StoreHealth:
+    return StoreHealth(async_store.store.data_dir)
+
+
 @attrs.define(eq=False)
 class AsyncStore:
     """Non-blocking facade over :class:`Store` for Trio code."""
@@ -48,10 +54,22 @@ class AsyncStore:
     watch: StoreWatch = attrs.field(factory=StoreWatch)
     _writer: trio.CapacityLimiter = attrs.field(factory=lambda: trio.CapacityLimiter(1))
     _readers: trio.CapacityLimiter = attrs.field(factory=lambda: trio.CapacityLimiter(4))
+    #: Failed writes (a full or read-only disk) and the backoff they call for.
+    health: StoreHealth = attrs.field(default=attrs.Factory(_health_of, takes_self=True))
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
-        result = await trio.to_thread.run_sync(fn, *args, limiter=self._writer)
+        result = await self._run_write(fn, *args)
         await self.refresh()
+        return result
+
+    async def _run_write(self, fn: Callable[..., T], *args: Any) -> T:
+        """One write in the writer thread; its outcome is noted in :attr:`health`."""
+        try:
+            result = await trio.to_thread.run_sync(fn, *args, limiter=self._writer)
+        except StorageError as exc:
+            self.health.failed(exc)
+            raise
+        self.health.succeeded()
         return result
 
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
@@ -87,7 +105,7 @@ class AsyncStore:
             await trio.sleep(interval)
 
     async def ingest(self, raws: Sequence[bytes]) -> IngestResult:
-        result = await trio.to_thread.run_sync(self.store.ingest, raws, limiter=self._writer)
+        result = await self._run_write(self.store.ingest, raws)
         if result.stored:  # a batch of duplicates changes nothing worth a look
             await self.refresh()
         return result
@@ -98,13 +116,20 @@ class AsyncStore:
         return await self._write(self.store.append, key, kind, body)
 
     async def record_peer(self, peer_id: bytes, address: str | None, *, connected: bool) -> None:
-        await trio.to_thread.run_sync(
-            lambda: self.store.record_peer(peer_id, address, connected=connected),
-            limiter=self._writer,
-        )
+        await self._run_write(lambda: self.store.record_peer(peer_id, address, connected=connected))
+
+    async def roster_state(self, peer_id: bytes) -> str | None:
+        """:meth:`Store.roster_state` off the event loop."""
+        return await self._read(self.store.roster_state, peer_id)
 
     async def heads(self) -> dict[bytes, int]:
         return await self._read(self.store.heads)
+
+    async def vector(self) -> dict[bytes, tuple[int, bytes]]:
+        return await self._read(self.store.vector)
+
+    async def fork_points(self) -> dict[bytes, int]:
+        return await self._read(self.store.fork_points)
 
     async def forked_authors(self) -> set[bytes]:
         return await self._read(self.store.forked_authors)

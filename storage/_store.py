@@ -19,6 +19,7 @@ import nacl.signing
 from sqlalchemy import (
     Connection,
     Engine,
+    case,
     create_engine,
     delete,
     event,
@@ -33,10 +34,14 @@ from sqlalchemy import (
 import migrations
 from peer.errors import UsageError
 from peer.log import Event, decode_event, hlc, make_event
-from storage import projections
+from storage import _authoring, projections
+from storage._errors import storage_errors
 from storage._ingest import IngestResult, ingest, insert_run, load_head, now_ms
 from storage._notify import notify_address, send_wakeup
-from storage.schema import events, forks, heads, meta, peers, profiles
+from storage._reader import Reader, attach_reader, reader_from_files
+from storage.projections._roster import Roster, load_roster
+from storage.projections._sealed import seal_outgoing
+from storage.schema import events, forks, heads, invites, meta, peers, profiles
 
 DB_FILE = "peerclass.db"
 BUSY_TIMEOUT_MS = 15_000
@@ -61,6 +66,7 @@ class EventRef:
     author: bytes
     seq: int
     kind: str
+    id: bytes
 
 
 @attrs.frozen
@@ -83,27 +89,67 @@ def latest_revision() -> str:
 class Store:
     """Blocking access to one peer's database; all methods are whole units of work."""
 
-    def __init__(self, engine: Engine, notify: str | bytes | None = None) -> None:
+    def __init__(
+        self, engine: Engine, notify: str | bytes | None = None, data_dir: Path | None = None
+    ) -> None:
         self._engine = engine
+        #: Named in errors about a full, read-only or missing disk (``storage._errors``).
+        self.data_dir = data_dir
         self._write_lock = threading.Lock()
+        #: The identity sealed bodies are opened as (set by :meth:`open`).
+        self._reader: Reader | None = None
         #: Where the peer running on this data dir hears that we appended (see ``_notify``).
         self.notify_address = notify
 
     # ---- opening -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, data_dir: Path) -> Store:
-        """Open (creating if needed) the store in ``data_dir`` and bring its schema to head."""
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    def open(cls, data_dir: Path, reader: Reader | None = None) -> Store:
+        """Open (creating if needed) the store in ``data_dir`` and bring its schema to head.
+        A full, read-only or missing disk is a :class:`~peer.errors.StorageError`.
+
+        ``reader`` is the identity whose sealed bodies the projections open; by default the
+        data dir's own identity (none in a dir without one: sealed bodies then stay closed).
+        """
+        with storage_errors(data_dir):
+            data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         engine = create_engine(
             f"sqlite:///{data_dir / DB_FILE}",
             connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
         )
+        reader = reader if reader is not None else reader_from_files(data_dir)
         event.listen(engine, "connect", _on_connect)
+        event.listen(engine, "connect", lambda _dbapi, record: attach_reader(record.info, reader))
         event.listen(engine, "begin", _on_begin)
-        store = cls(engine, notify_address(data_dir))
-        store._migrate()
+        store = cls(engine, notify_address(data_dir), data_dir)
+        store._reader = reader
+        try:
+            store._migrate()
+            store._match_reader()
+        except BaseException:
+            store.close()
+            raise
         return store
+
+    @property
+    def reader(self) -> Reader | None:
+        """The identity this store reads sealed bodies as."""
+        return self._reader
+
+    def _match_reader(self) -> None:
+        """Projections hold what one identity can read: remake them if made for another."""
+        wanted = "" if self._reader is None else self._reader.peer_id.hex()
+        with self._read() as conn:
+            made_for = conn.execute(
+                select(meta.c.value).where(meta.c.key == "projection_reader")
+            ).scalar()
+        if made_for == wanted:
+            return
+        if made_for is not None or self.event_count() > 0:
+            self.rebuild_projections()
+        with self._write() as conn:
+            conn.execute(delete(meta).where(meta.c.key == "projection_reader"))
+            conn.execute(insert(meta).values(key="projection_reader", value=wanted))
 
     def _migrate(self) -> None:
         """Bring the schema to the newest migration (Alembic is only loaded when needed)."""
@@ -138,14 +184,14 @@ class Store:
     @contextmanager
     def _write(self, *, durable: bool = False) -> Iterator[Connection]:
         """One write transaction, holding SQLite's write lock from its first statement."""
-        with self._write_lock, self._engine.connect() as conn:
+        with storage_errors(self.data_dir), self._write_lock, self._engine.connect() as conn:
             conn = conn.execution_options(peerclass_write="full" if durable else "normal")
             with conn.begin():
                 yield conn
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn, conn.begin():
+        with storage_errors(self.data_dir), self._engine.connect() as conn, conn.begin():
             yield conn
 
     # ---- writing -------------------------------------------------------------------------
@@ -159,10 +205,14 @@ class Store:
             head = load_head(conn, author)
             if head.forked:
                 raise UsageError("this peer's own log is marked forked; refusing to extend it")
+            blocked = _authoring.authoring_block(conn, head.seq)
+            if blocked is not None:
+                raise UsageError(f"not saved: {blocked}")
             latest = conn.execute(
                 select(func.max(heads.c.ts)).where(heads.c.ts < hlc.drift_limit())
             ).scalar()
             ts = hlc.next_ts(max(latest or 0, head.ts))
+            body = seal_outgoing(conn, self._reader, author, kind, body)
             ev = make_event(
                 signing_key, seq=head.seq + 1, prev=head.id, ts=ts, kind=kind, body=body
             )
@@ -184,6 +234,41 @@ class Store:
             done = conn.execute(update(peers).where(peers.c.id == peer_id).values(**values))
             if done.rowcount == 0:
                 conn.execute(insert(peers).values(id=peer_id, **values))
+
+    def block_authoring(self, kind: str, reason: str, seconds: int) -> None:
+        """Refuse to author for ``seconds`` (kind ``twin``: a live copy of our identity)."""
+        assert kind == "twin"
+        with self._write() as conn:
+            _authoring.block_for_twin(conn, reason, seconds)
+
+    def note_own_log_elsewhere(self, seq: int, reason: str) -> None:
+        """Another peer holds our own log up to ``seq``: refuse to author until ours does."""
+        with self._write() as conn:
+            _authoring.note_own_log_elsewhere(conn, seq, reason)
+
+    def authoring_block(self, author: bytes) -> str | None:
+        """Why ``author`` (this data dir's identity) may not author now, or None."""
+        with self._read() as conn:
+            return _authoring.authoring_block(conn, load_head(conn, author).seq)
+
+    def strangers_among(self, peer_ids: Sequence[bytes]) -> set[bytes]:
+        """Those of ``peer_ids`` that are no member we know: no log of theirs here, or (in a
+        class with a roster) not on it or removed from it."""
+        with self._read() as conn:
+            query = select(heads.c.author).where(heads.c.author.in_(list(peer_ids)))
+            held = set(conn.execute(query).scalars())
+        strangers = set(peer_ids) - held
+        if self.roster() is not None:
+            strangers |= {p for p in held if self.roster_state(p) in (None, "removed")}
+        return strangers
+
+    def forget_strangers(self) -> int:
+        """Drop address book rows of disconnected peers whose log we never held (e.g.
+        throwaway identities), so they do not stay in ``peers`` for ever."""
+        with self._write() as conn:
+            no_log = peers.c.id.not_in(select(heads.c.author))
+            done = conn.execute(delete(peers).where(peers.c.connected.is_(False), no_log))
+            return int(done.rowcount)
 
     def set_running(self, pid: int | None) -> None:
         """Record (or clear) the pid of the ``peerclass run`` using this data dir."""
@@ -222,6 +307,23 @@ class Store:
                 row.author: row.seq for row in conn.execute(select(heads.c.author, heads.c.seq))
             }
 
+    def vector(self) -> dict[bytes, tuple[int, bytes]]:
+        """The version vector with head ids: author -> (last seq held, that event's id)."""
+        with self._read() as conn:
+            rows = conn.execute(select(heads.c.author, heads.c.seq, heads.c.id))
+            return {row.author: (row.seq, row.id) for row in rows}
+
+    def fork_points(self) -> dict[bytes, int]:
+        """Forked author -> the first seq where two signed versions of its log may differ.
+
+        A second event for a seq we hold forks at that seq; an event whose ``prev`` fails our
+        head (recorded without ``kept_id``) shows the logs parted at its predecessor already.
+        """
+        point = func.min(case((forks.c.kept_id.is_(None), forks.c.seq - 1), else_=forks.c.seq))
+        query = select(forks.c.author, point).group_by(forks.c.author)
+        with self._read() as conn:
+            return {row[0]: max(1, int(row[1])) for row in conn.execute(query)}
+
     def forked_authors(self) -> set[bytes]:
         with self._read() as conn:
             rows = conn.execute(select(heads.c.author).where(heads.c.forked.is_(True)))
@@ -254,7 +356,7 @@ class Store:
         """Like :meth:`events_after` without the bytes: the gossip and console first decide
         what they need (usually little: a peer's own arrivals need not go back to it)."""
         query = (
-            select(events.c.local_id, events.c.author, events.c.seq, events.c.kind)
+            select(events.c.local_id, events.c.author, events.c.seq, events.c.kind, events.c.id)
             .where(events.c.local_id > local_id)
             .order_by(events.c.local_id)
             .limit(limit)
@@ -328,12 +430,49 @@ class Store:
         return [PeerRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
     def names(self) -> dict[bytes, str]:
-        """Display names from the latest profile of each author."""
+        """Display names: from the roster where the class has one (a pending identity's
+        claimed name is marked so), otherwise from the latest profile of each author."""
         with self._read() as conn:
-            return {
+            names = {
                 row.author: row.name
                 for row in conn.execute(select(profiles.c.author, profiles.c.name))
             }
+            if self._reader is None:
+                return names
+            roster = load_roster(conn, self._reader.instructor)
+        if not roster.rostered:
+            return names
+        shown = {peer: f"{name} (not in the roster)" for peer, name in names.items()}
+        suffix = {"member": "", "pending": " (pending)", "removed": " (removed)"}
+        for entry in roster.entries.values():
+            shown[entry.peer_id] = entry.name + suffix[entry.state]
+        return shown
+
+    def record_invite(self, hashed_token: bytes, name: str) -> None:
+        """Remember a one-student invite this (instructor's) peer made: local, never synced."""
+        with self._write(durable=True) as conn:
+            conn.execute(
+                insert(invites).values(token_hash=hashed_token, name=name, created_at=now_ms())
+            )
+
+    def roster(self) -> Roster | None:
+        """The class roster (None without a reader: the instructor key is not known)."""
+        if self._reader is None:
+            return None
+        with self._read() as conn:
+            return load_roster(conn, self._reader.instructor)
+
+    def roster_state(self, peer_id: bytes) -> str | None:
+        """``member``, ``pending`` or ``removed`` for ``peer_id``; None where the roster does
+        not know it. In a class with no roster yet (made before rosters), everyone but the
+        removed is ``member``. Cheap: for the network's session checks."""
+        roster = self.roster()
+        if roster is None:
+            return None
+        state = roster.state(peer_id)
+        if not roster.rostered and state is None:
+            return "member"
+        return state
 
     def read(self) -> Any:
         """A read transaction for query modules (``storage.queries``)."""

@@ -2,31 +2,38 @@
 
 ```
 root
-├── signals      SIGINT / SIGTERM cancel the root scope (clean exit, status 0)
+├── signals      SIGINT / SIGTERM start the staged shutdown (a second one cancels at once)
 ├── watch        notices events other processes append (the CLI)
-├── discovery    beacon sender + beacon receiver (UDP)
-├── listener     trio.serve_listeners: one task per inbound connection
-├── dialer       connects to discovered / configured peers, with backoff
 ├── anti-entropy asks a random connected peer to compare version vectors
-└── ui           the console and/or web UI the caller passes in
+├── strangers    closes sessions of identities that are not members after a grace period
+├── ui           the console and/or web UI the caller passes in
+└── connections  one task per connection (inbound or dialed)
+    └── intake   discovery (beacon sender + receiver), listener, dialer
 ```
-A failure inside one connection closes that connection only.
+A failure inside one connection closes that connection only. Shutdown goes in stages, as
+hypercorn's does: stop the intake (no new connections), say goodbye on every session within
+a grace period, then cancel everything.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import functools
 import logging
+import os
 import random
 import signal
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 import attrs
 import trio
 
-from peer.errors import HandshakeError, ProtocolError
+from peer.errors import HandshakeError, ProtocolError, StorageError
 from peer.identity import Membership, short_id
 from peer.net import _discovery as discovery
+from peer.net._gossip import Gossip
 from peer.net._handshake import handshake
 from peer.net._session import Session
 from peer.net._wire import Bye, FramedStream
@@ -34,11 +41,25 @@ from storage import AsyncStore
 
 log = logging.getLogger("peerclass.node")
 
-DEFAULT_DISCOVERY_ADDR = "255.255.255.255"
+#: None: the broadcast address of every interface that is up (loopback only when asked).
+DEFAULT_DISCOVERY_ADDR: str | None = None
 DEFAULT_DISCOVERY_PORT = 47474
 MAX_CONNECTIONS = 32
-#: Inbound connections that may be in their handshake at once (each holds a socket).
+#: Inbound connections that may be in their handshake at once (each holds a socket), in all
+#: and from any one address: idle sockets from one host cannot lock everyone else out.
 MAX_HANDSHAKING = 64
+MAX_HANDSHAKING_PER_SOURCE = 8
+#: A connected identity whose log we do not hold (so not a member we know) is closed after
+#: this long, and turned away for a while after that.
+STRANGER_GRACE = 30.0
+STRANGER_COOLDOWN = 60.0
+STRANGER_CHECK_INTERVAL = 5.0
+#: On shutdown, connected peers get this long to receive our goodbye before we cancel.
+GOODBYE_GRACE = 2.0
+#: Refused connections and similar repeated conditions are logged at most this often.
+SUMMARY_INTERVAL = 60.0
+#: How long a twin of our identity blocks authoring after it was last seen.
+TWIN_BLOCK_SECONDS = 600
 ANTI_ENTROPY_INTERVAL = 10.0
 BACKOFF_MIN, BACKOFF_MAX = 0.5, 30.0
 #: The peer with the larger id waits this long for the smaller one to dial it first,
@@ -51,7 +72,8 @@ class NodeConfig:
     bind: str = "0.0.0.0"
     port: int = 0
     discovery: bool = True
-    discovery_addr: str = DEFAULT_DISCOVERY_ADDR
+    #: One broadcast address; None sends to every up interface's broadcast address.
+    discovery_addr: str | None = DEFAULT_DISCOVERY_ADDR
     discovery_port: int = DEFAULT_DISCOVERY_PORT
     static_peers: tuple[tuple[str, int], ...] = ()
     max_connections: int = MAX_CONNECTIONS
@@ -68,6 +90,17 @@ class Mesh:
     #: The listening address ("host:port") of each connected peer.
     addresses: dict[bytes, str] = attrs.field(factory=dict)
     changed: trio.Event = attrs.field(factory=trio.Event)
+    #: What every connection's gossip shares (our heads, known forks, grafts in flight).
+    gossip: Gossip = attrs.field(init=False)
+    #: Called when a peer holds more of our own log than we do (a copy of our data dir).
+    on_own_log_ahead: Callable[[int], None] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        self.gossip = Gossip(self.own_id)
+
+    def own_log_ahead(self, seq: int) -> None:
+        if self.on_own_log_ahead is not None:
+            self.on_own_log_ahead(seq)
 
     def add(self, session: Session, dialer_id: bytes, address: str) -> str | None:
         """Register ``session``; a reason string if it must be refused instead.
@@ -117,10 +150,27 @@ class Node:
     _handshaking: trio.CapacityLimiter = attrs.field(
         factory=lambda: trio.CapacityLimiter(MAX_HANDSHAKING)
     )
-    _forked_cache: tuple[float, set[bytes]] = (-1e9, set())
+    _handshaking_from: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    #: This process among copies of the same identity, and when it started (beacons).
+    instance: bytes = attrs.field(factory=lambda: os.urandom(discovery.INSTANCE_SIZE))
+    started_ms: int = attrs.field(factory=lambda: int(time.time() * 1000))
+    beacon_filter: discovery.BeaconFilter = attrs.field(init=False)
+    #: Connections refused before their handshake, by reason (summarised, not one per line).
+    refused: discovery.DropCounts = attrs.field(factory=discovery.DropCounts)
+    _refused_logged_at: float = -1e9
+    _stranger_since: dict[bytes, float] = attrs.field(factory=dict)
+    _turned_away: dict[bytes, float] = attrs.field(factory=dict)
+    _twin_noted_at: dict[tuple[str, int], float] = attrs.field(factory=dict)
+    _stopping: trio.Event = attrs.field(factory=trio.Event)
 
     def __attrs_post_init__(self) -> None:
         self.mesh = Mesh(self.membership.peer_id, self.config.max_connections)
+        self.beacon_filter = discovery.BeaconFilter(
+            discovery.beacon_key(self.membership.klass.secret),
+            self.membership.peer_id,
+            self.instance,
+            self.started_ms,
+        )
 
     async def run(
         self,
@@ -134,93 +184,243 @@ class Node:
         nursery; the caller builds them, so this package never imports the CLI.
         """
         await self.store.refresh()
+        await trio.to_thread.run_sync(self.store.store.forget_strangers)
         async with trio.open_nursery() as root:
-            root.start_soon(_stop_on_signals, root.cancel_scope)
-            listeners = await trio.open_tcp_listeners(self.config.port, host=self.config.bind)
-            self.listen_port = listeners[0].socket.getsockname()[1]
-            await root.start(trio.serve_listeners, self._handle_inbound, listeners)
-            self.announce(f"listening on {self.config.bind}:{self.listen_port}")
-            root.start_soon(self.store.watch_other_writers)
-            if self.config.discovery:
-                await root.start(self._receive_beacons)
-                root.start_soon(self._send_beacons)
-            root.start_soon(self._dial_loop)
-            root.start_soon(self._anti_entropy)
-            for task in ui:
-                root.start_soon(task)
-            task_status.started(self.listen_port)
+            intake = trio.CancelScope()
+            root.start_soon(self._stop_on_signals, root.cancel_scope)
+            root.start_soon(self._staged_shutdown, intake, root.cancel_scope)
+            async with trio.open_nursery() as connections:
+                with intake:
+                    async with trio.open_nursery() as front:
+                        await self._open_intake(front, connections)
+                        root.start_soon(self.store.watch_other_writers)
+                        root.start_soon(self._anti_entropy)
+                        root.start_soon(self._turn_away_strangers)
+                        for task in ui:
+                            root.start_soon(task)
+                        task_status.started(self.listen_port)
+                # The intake stopped (shutdown): connections say goodbye, then root cancels.
+
+    async def _open_intake(self, front: trio.Nursery, connections: trio.Nursery) -> None:
+        """Listener, discovery and dialer: what brings new connections, which run in
+        ``connections`` so that stopping the intake leaves them to say goodbye."""
+        listeners = await trio.open_tcp_listeners(self.config.port, host=self.config.bind)
+        self.listen_port = listeners[0].socket.getsockname()[1]
+        await front.start(
+            functools.partial(
+                trio.serve_listeners,
+                self._handle_inbound,
+                listeners,
+                handler_nursery=connections,
+            )
+        )
+        self.announce(f"listening on {self.config.bind}:{self.listen_port}")
+        if self.config.discovery:
+            await front.start(self._receive_beacons)
+            front.start_soon(self._send_beacons)
+        front.start_soon(self._dial_loop, connections)
+
+    def request_stop(self) -> None:
+        """Begin the staged shutdown (what SIGINT / SIGTERM do)."""
+        self._stopping.set()
+
+    async def _staged_shutdown(self, intake: trio.CancelScope, root: trio.CancelScope) -> None:
+        await self._stopping.wait()
+        intake.cancel()
+        sessions = [session for session, _dialer in self.mesh.sessions.values()]
+        for session in sessions:
+            session.close("peer is shutting down")
+        with trio.move_on_after(GOODBYE_GRACE):
+            while self.mesh.sessions:
+                await self.mesh.changed.wait()
+        root.cancel()
+
+    async def _stop_on_signals(self, root: trio.CancelScope) -> None:
+        """The first signal stops in stages; a second one (impatient Ctrl-C) at once."""
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                log.info("received %s, stopping", signal.Signals(signum).name)
+                if self._stopping.is_set():
+                    root.cancel()
+                    return
+                self.request_stop()
 
     # ---- discovery -------------------------------------------------------------------
 
     async def _send_beacons(self) -> None:
-        key = discovery.beacon_key(self.membership.klass.secret)
-        beacon = discovery.Beacon(self.membership.peer_id, self.listen_port)
-        await discovery.send_beacons(
-            key, beacon, self.config.discovery_addr, self.config.discovery_port
+        sender = discovery.BeaconSender(
+            self.beacon_filter.key, self.membership.signing_key, self.listen_port, self.instance
         )
+        address = self.config.discovery_addr
+        targets = discovery.every_interface if address is None else lambda: [address]
+        await discovery.send_beacons(sender, targets, self.config.discovery_port)
 
     async def _receive_beacons(self, *, task_status: trio.TaskStatus[None]) -> None:
-        key = discovery.beacon_key(self.membership.klass.secret)
+        twins_send, twins_receive = trio.open_memory_channel[discovery.Twin](16)
 
         def on_beacon(beacon: discovery.Beacon, host: str) -> None:
             self.table.saw(beacon.peer_id, host, beacon.port)
 
-        await discovery.receive_beacons(
-            key,
-            self.membership.peer_id,
-            self.config.discovery_port,
-            on_beacon,
-            task_status=task_status,
+        def on_twin(twin: discovery.Twin) -> None:
+            with contextlib.suppress(trio.WouldBlock):
+                twins_send.send_nowait(twin)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._block_authoring_for_twins, twins_receive)
+            await nursery.start(
+                functools.partial(
+                    discovery.receive_beacons,
+                    self.beacon_filter,
+                    self.config.discovery_port,
+                    on_beacon,
+                    on_twin,
+                )
+            )
+            task_status.started()
+
+    async def _block_authoring_for_twins(
+        self, twins: trio.MemoryReceiveChannel[discovery.Twin]
+    ) -> None:
+        """A live twin of our identity (a copied data dir) would fork our log: block authoring
+        here until it has been gone a while, and tell the person at the keyboard."""
+        async for twin in twins:
+            where = (twin.host, twin.port)
+            now = trio.current_time()
+            if now - self._twin_noted_at.get(where, -1e9) < 30:
+                continue  # noted recently; the block is renewed every 30 s while it lasts
+            first = where not in self._twin_noted_at
+            self._twin_noted_at[where] = now
+            reason = (
+                f"another copy of this identity (peer {short_id(self.membership.peer_id)}) "
+                f"is running at {twin.host}:{twin.port}, probably from a copied data dir; "
+                "two copies writing would fork this log and classmates would stop receiving "
+                "it. Stop that copy (each person needs their own `peerclass init`); writing "
+                f"resumes {TWIN_BLOCK_SECONDS // 60} minutes after it was last seen"
+            )
+            with contextlib.suppress(Exception):
+                await trio.to_thread.run_sync(
+                    self.store.store.block_authoring, "twin", reason, TWIN_BLOCK_SECONDS
+                )
+            if first:
+                log.warning("%s", reason)
+                self.announce(f"warning: {reason}")
+
+    async def own_log_elsewhere(self, seq: int, where: str) -> None:
+        """Called by sync when ``where`` holds our own log up to ``seq``, beyond ours: this
+        data dir is an old copy, and writing now would fork. Authoring stays blocked until
+        our log has caught up (it does, from that peer)."""
+        ours = (await self.store.heads()).get(self.membership.peer_id, 0)
+        if seq <= ours:
+            return
+        reason = (
+            f"{where} holds this identity's log up to event {seq}, but this data dir has only "
+            f"{ours} (an older copy, e.g. restored from a backup, or a copied data dir). Keep "
+            "`peerclass run` connected to the class until it catches up; writing before then "
+            "would fork this log"
         )
+        await trio.to_thread.run_sync(self.store.store.note_own_log_elsewhere, seq, reason)
+        log.warning("%s", reason)
+
+    # ---- strangers --------------------------------------------------------------------
+
+    async def _turn_away_strangers(self) -> None:
+        """Close sessions of identities that are no members we know (no log of theirs here,
+        or not on / removed from the roster) once STRANGER_GRACE has passed, so throwaway
+        identities made from an invite cannot hold the session slots; and drop the address
+        book rows such identities leave behind."""
+        while True:
+            await trio.sleep(STRANGER_CHECK_INTERVAL)
+            now = trio.current_time()
+            connected = dict(self.mesh.sessions)
+            for peer_id in set(self._stranger_since) - set(connected):
+                del self._stranger_since[peer_id]
+            for peer_id, until in list(self._turned_away.items()):
+                if until <= now:
+                    del self._turned_away[peer_id]
+            strangers = await trio.to_thread.run_sync(
+                self.store.store.strangers_among, list(connected)
+            )
+            for peer_id in strangers:
+                since = self._stranger_since.setdefault(peer_id, now)
+                if now - since >= STRANGER_GRACE and peer_id in self.mesh.sessions:
+                    log.info(
+                        "closing connection with %s: not a member of this class that we know",
+                        short_id(peer_id),
+                    )
+                    self._turned_away[peer_id] = now + STRANGER_COOLDOWN
+                    self.mesh.sessions[peer_id][0].close("not a member of this class that we know")
+            for peer_id in set(self._stranger_since) - strangers:
+                del self._stranger_since[peer_id]
+            await trio.to_thread.run_sync(self.store.store.forget_strangers)
 
     # ---- connections ----------------------------------------------------------------
 
     async def _handle_inbound(self, stream: trio.SocketStream) -> None:
         try:
-            self._handshaking.acquire_nowait()
-        except trio.WouldBlock:
-            # Strangers opening sockets faster than handshakes finish must not exhaust our
-            # file descriptors; members retry with backoff.
-            log.warning("too many connections still handshaking; dropping a new one")
+            host = str(stream.socket.getpeername()[0])
+        except OSError:  # reset before we looked
+            await _close_quietly(stream)
+            return
+        if self.store.health.backing_off():  # our disk is full or read-only: not yet
+            self._refuse(host, "our store cannot be written")
+            await _close_quietly(stream)
+            return
+        # Strangers opening sockets faster than handshakes finish must not exhaust our file
+        # descriptors, nor, from one address, take the slots everyone else needs; members
+        # retry with backoff.
+        if self._handshaking_from[host] >= MAX_HANDSHAKING_PER_SOURCE:
+            self._refuse(host, "too many handshakes from one address")
             await _close_quietly(stream)
             return
         try:
-            host = str(stream.socket.getpeername()[0])
-        except OSError:  # reset before we looked
-            self._handshaking.release()
+            self._handshaking.acquire_nowait()
+        except trio.WouldBlock:
+            self._refuse(host, "too many handshakes in all")
             await _close_quietly(stream)
             return
-        await self._run_connection(stream, initiator=False, host=host, limiter=self._handshaking)
+        self._handshaking_from[host] += 1
+        slot = _HandshakeSlot(self._handshaking, self._handshaking_from, host)
+        await self._run_connection(stream, initiator=False, host=host, limiter=slot)
 
-    async def _dial_loop(self) -> None:
-        """Dial every known peer we are not connected to, each address with its own backoff."""
+    def _refuse(self, host: str, reason: str) -> None:
+        """Count a connection refused before its handshake; log a summary now and then."""
+        self.refused.add(reason, host)
+        now = trio.current_time()
+        if now - self._refused_logged_at >= SUMMARY_INTERVAL:
+            self._refused_logged_at = now
+            summary = self.refused.summarise(SUMMARY_INTERVAL)
+            if summary is not None:
+                log.warning("%s", summary[1].replace("dropped beacons", "refused connections"))
+
+    async def _dial_loop(self, connections: trio.Nursery) -> None:
+        """Dial every known peer we are not connected to, each address with its own backoff;
+        the connections run in ``connections`` (they outlive this loop on shutdown)."""
         backoff: dict[tuple[str, int], tuple[float, float]] = {}  # addr -> (next try, delay)
         first_seen: dict[bytes, float] = {}
         dialing: set[tuple[str, int]] = set()
-        async with trio.open_nursery() as connections:
-            while True:
-                now = trio.current_time()
-                connected = self.mesh.connected()
-                targets: list[tuple[str, int]] = list(self.config.static_peers)
-                for peer_id, addr in self.table.live().items():
-                    if peer_id in connected:
-                        continue
-                    seen = first_seen.setdefault(peer_id, now)
-                    if peer_id < self.membership.peer_id and now - seen < DIAL_DEFER:
-                        continue  # the other side dials first
-                    targets.append(addr)
-                for addr in targets:
-                    if addr in dialing or len(connected) >= self.config.max_connections:
-                        continue
-                    if self._connected_to(addr) or backoff.get(addr, (0.0, 0.0))[0] > now:
-                        continue
-                    delay = backoff.get(addr, (0.0, BACKOFF_MIN / 2))[1]
-                    delay = min(BACKOFF_MAX, delay * 2) * random.uniform(0.8, 1.2)
-                    backoff[addr] = (now + delay, delay)
-                    dialing.add(addr)
-                    connections.start_soon(self._dial, addr, dialing, backoff)
-                with trio.move_on_after(0.5):
-                    await self.table.wait_changed()
+        while True:
+            now = trio.current_time()
+            connected = self.mesh.connected()
+            targets: list[tuple[str, int]] = list(self.config.static_peers)
+            for peer_id, addr in self.table.live().items():
+                if peer_id in connected:
+                    continue
+                seen = first_seen.setdefault(peer_id, now)
+                if peer_id < self.membership.peer_id and now - seen < DIAL_DEFER:
+                    continue  # the other side dials first
+                targets.append(addr)
+            for addr in targets:
+                if addr in dialing or len(connected) >= self.config.max_connections:
+                    continue
+                if self._connected_to(addr) or backoff.get(addr, (0.0, 0.0))[0] > now:
+                    continue
+                delay = backoff.get(addr, (0.0, BACKOFF_MIN / 2))[1]
+                delay = min(BACKOFF_MAX, delay * 2) * random.uniform(0.8, 1.2)
+                backoff[addr] = (now + delay, delay)
+                dialing.add(addr)
+                connections.start_soon(self._dial, addr, dialing, backoff)
+            with trio.move_on_after(0.5):
+                await self.table.wait_changed()
 
     def _connected_to(self, addr: tuple[str, int]) -> bool:
         return f"{addr[0]}:{addr[1]}" in self.mesh.addresses.values()
@@ -232,6 +432,7 @@ class Node:
         backoff: dict[tuple[str, int], tuple[float, float]],
     ) -> None:
         try:
+            await self.store.health.wait_writable()  # a full disk: dial when it has room
             try:
                 stream = await trio.open_tcp_stream(*addr)
             except OSError as exc:
@@ -249,7 +450,7 @@ class Node:
         initiator: bool,
         host: str,
         port: int | None = None,
-        limiter: trio.CapacityLimiter | None = None,
+        limiter: _HandshakeSlot | None = None,
     ) -> bool:
         """Handshake, register, and run one connection; True if a session ran."""
         try:
@@ -268,9 +469,19 @@ class Node:
             if limiter is not None:
                 limiter.release()
         hello = shaken.hello
+        if self._turned_away.get(hello.peer_id, -1e9) > trio.current_time():
+            await _say_bye(shaken.framed, "not a member of this class that we know")
+            return False
         address = f"{host}:{port if port is not None else hello.port}"
         label = f"peer {short_id(hello.peer_id)} at {address}"
-        session = Session(shaken.framed, self.store, hello.peer_id, label, forked=self._forked)
+        session = Session(
+            shaken.framed,
+            self.store,
+            hello.peer_id,
+            label,
+            gossip=self.mesh.gossip,
+            on_own_log_ahead=self.mesh.own_log_ahead,
+        )
         dialer = self.membership.peer_id if initiator else hello.peer_id
         refusal = self.mesh.add(session, dialer, address)
         if refusal is not None:
@@ -283,7 +494,9 @@ class Node:
             await session.run()
         except (ProtocolError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             log.warning("closed connection with %s: %s", label, exc)
-        except Exception:
+        except Exception as exc:
+            if _only_storage_errors(exc):
+                return False  # the store has told it once (storage._health); dial later
             # A bug met while serving one peer must not take the whole peer down with it.
             log.exception("closed connection with %s after an internal error", label)
         finally:
@@ -295,14 +508,6 @@ class Node:
             await _close_quietly(shaken.framed)
         return True
 
-    async def _forked(self) -> set[bytes]:
-        """Authors whose logs forked (their later events are not relayed); cached briefly."""
-        fetched_at, authors = self._forked_cache
-        if trio.current_time() - fetched_at > 1.0:
-            authors = await self.store.forked_authors()
-            self._forked_cache = (trio.current_time(), authors)
-        return authors
-
     async def _anti_entropy(self) -> None:
         """Every so often, compare vectors with one random peer to repair lost pushes."""
         while True:
@@ -310,6 +515,28 @@ class Node:
             sessions = list(self.mesh.sessions.values())
             if sessions:
                 random.choice(sessions)[0].request_sync()
+
+
+@attrs.define(eq=False)
+class _HandshakeSlot:
+    """One inbound handshake's hold on the total and per-address limits, released once."""
+
+    total: trio.CapacityLimiter
+    by_source: collections.Counter[str]
+    source: str
+
+    def release(self) -> None:
+        self.total.release()
+        self.by_source[self.source] -= 1
+        if self.by_source[self.source] <= 0:
+            del self.by_source[self.source]
+
+
+def _only_storage_errors(exc: BaseException) -> bool:
+    """Whether ``exc`` (a group from a session's nursery, say) is a full or read-only disk."""
+    if isinstance(exc, BaseExceptionGroup):
+        return exc.split(StorageError)[1] is None
+    return isinstance(exc, StorageError)
 
 
 async def _say_bye(framed: FramedStream, reason: str) -> None:
@@ -327,11 +554,3 @@ async def _close_quietly(resource: trio.abc.AsyncResource | FramedStream) -> Non
         contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError),
     ):
         await resource.aclose()
-
-
-async def _stop_on_signals(scope: trio.CancelScope) -> None:
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for signum in signals:
-            log.info("received %s, stopping", signal.Signals(signum).name)
-            scope.cancel()
-            return
