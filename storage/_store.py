@@ -8,7 +8,9 @@ another process never interleave inside one author's log.
 
 from __future__ import annotations
 
+import os
 import threading
+import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -114,7 +116,7 @@ class Store:
         with storage_errors(data_dir):
             data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         engine = create_engine(
-            f"sqlite:///{data_dir / DB_FILE}",
+            _database_url(data_dir),
             connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
         )
         reader = reader if reader is not None else reader_from_files(data_dir)
@@ -477,6 +479,20 @@ class Store:
     def read(self) -> Any:
         """A read transaction for query modules (``storage.queries``)."""
         return self._read()
+
+
+def _database_url(data_dir: Path) -> str:
+    """The store's URL. On a read-only file system SQLite cannot make the WAL's index file,
+    so the database is opened immutable there (nothing can change it): reading commands work,
+    and a write says the disk is read-only."""
+    path = data_dir / DB_FILE
+    try:
+        read_only = path.exists() and bool(os.statvfs(data_dir).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows): open as usual
+        read_only = False
+    if read_only:
+        return f"sqlite:///file:{urllib.parse.quote(str(path))}?mode=ro&immutable=1&uri=true"
+    return f"sqlite:///{path}"
 
 
 # ---- SQLite connection set-up -------------------------------------------------------------
