@@ -16,15 +16,18 @@ from peer.log.hlc import iso_from_ts as iso_from_ts
 
 
 def parse_iso_ms(text: str, what: str) -> int:
-    """ISO 8601 (a date, or a time; UTC unless it names a zone) as milliseconds since the
-    epoch; ``what`` names the flag in the error."""
+    """ISO 8601 (a date, or a time; this computer's local time unless it names a zone, as a
+    person means it) as milliseconds since the epoch; ``what`` names the flag in the error."""
     try:
         moment = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         raise UsageError(f"{what} {text!r} is not an ISO 8601 date or time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return int(moment.timestamp() * 1000)
+    try:
+        if moment.tzinfo is None:
+            moment = moment.astimezone()  # a naive time is local time
+        return int(moment.timestamp() * 1000)
+    except (OverflowError, OSError, ValueError):
+        raise UsageError(f"{what} {text!r} is out of range") from None
 
 
 #: What a terminal must never receive from text others wrote: C0 controls (newline, carriage
