@@ -69,6 +69,9 @@ def outcome_of(result: IngestResult, *, pushed: bool) -> IngestOutcome:
     stored: dict[bytes, tuple[int, bytes]] = {}
     for ev in result.stored:
         stored[ev.author] = (ev.seq, ev.id)
+    duplicated: frozenset[bytes] = frozenset()
+    if pushed and result.duplicates:
+        duplicated = frozenset(a for a in result.seen if a not in stored and a not in result.gaps)
     return IngestOutcome(
         stored=stored,
         stored_count=len(result.stored),
@@ -77,6 +80,7 @@ def outcome_of(result: IngestResult, *, pushed: bool) -> IngestOutcome:
         rejected=result.rejected,
         seen=result.seen,
         pushed=pushed,
+        duplicate_authors=duplicated,
     )
 
 

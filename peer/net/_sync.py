@@ -74,8 +74,11 @@ class SyncConfig:
     graft_timeout: float = GRAFT_TIMEOUT
     max_authors: int = MAX_AUTHORS
     vector_chunk: int = VECTOR_CHUNK
-    #: Plumtree starts every link eager and prunes it on the first duplicate.
-    start_eager: bool = True
+    #: Whether another author's events start eager on a link. Our own events always do (we
+    #: are the root of their tree: no duplicates); others' start lazy, so the first one
+    #: grafts the link that announced it first, and the tree per author forms on demand
+    #: (Plumtree with one tree per source, as SSB's EBT does per feed).
+    start_eager: bool = False
 
 
 # ---- inputs -------------------------------------------------------------------------------
@@ -105,6 +108,8 @@ class IngestOutcome:
     seen: Mapping[bytes, int] = attrs.field(factory=dict)
     #: The batch was live gossip (an eager push), not an answer to a request.
     pushed: bool = False
+    #: Authors of which the batch brought only events we already held.
+    duplicate_authors: frozenset[bytes] = frozenset()
 
 
 # ---- actions ------------------------------------------------------------------------------
@@ -199,8 +204,9 @@ class SyncMachine:
     config: SyncConfig = attrs.field(factory=SyncConfig)
     #: What we know the other side holds: author -> at least this seq.
     remote_known: dict[bytes, int] = attrs.field(factory=dict)
-    #: We push new events to this link eagerly (else we only announce them).
-    eager: bool = attrs.field(init=False)
+    #: Per author, whether we push its new events to this link eagerly (else we announce
+    #: them); authors absent follow ``config.start_eager``, and our own are always eager.
+    eager: dict[bytes, bool] = attrs.field(factory=dict)
     _synced: bool = False  # its first whole vector arrived: live pushes may start
     _incoming: dict[bytes, tuple[int, bytes]] = attrs.field(factory=dict)
     _vector_out: list[Have] | None = None  # our vector, chunked, still to send
@@ -215,8 +221,9 @@ class SyncMachine:
     _announce_due: float | None = None
     #: Announced by the other side, not held here: author -> (seq, graft if still missing at).
     _missing: dict[bytes, tuple[int, float]] = attrs.field(factory=dict)
-    _prune_out: bool = False
-    _pruned_them: bool = False
+    _prune_out: set[bytes] = attrs.field(factory=set)
+    #: Authors we asked it to stop pushing (not asked again until we graft them).
+    _pruned_them: set[bytes] = attrs.field(factory=set)
     _push: list[int] = attrs.field(factory=list)
     _last_sent: float = 0.0
     _last_heard: float = 0.0
@@ -224,7 +231,6 @@ class SyncMachine:
 
     def __attrs_post_init__(self) -> None:
         self._last_sent = self._last_heard = self.started
-        self.eager = self.config.start_eager
         self._vector_out = self._chunk_vector()
 
     # ---- inputs from the node ---------------------------------------------------------
@@ -253,7 +259,9 @@ class SyncMachine:
             case IHave():
                 return self._on_ihave(message.heads, now)
             case Prune():
-                self.eager = False
+                for author in message.authors:
+                    self.eager[author] = False
+                self._bound(len(self.eager), "prune")
             case Ping():
                 pass
             case Bye():
@@ -285,8 +293,10 @@ class SyncMachine:
             self._serve[author] = min(after, self._serve.get(author, after))
         self._bound(len(self.remote_known), "request")
         if want.graft:
-            self.eager = True
-            self._pruned_them = False
+            for author in want.after:
+                self.eager[author] = True
+                self._pruned_them.discard(author)
+            self._bound(len(self.eager), "graft")
 
     def _on_ihave(self, heads: Vector, now: float) -> list[Action]:
         """A lazy announcement: note what it holds, and arm a graft timer for what we lack."""
@@ -343,8 +353,8 @@ class SyncMachine:
             raise ProtocolError(f"sent {len(bad)} invalid event(s), e.g. {bad[0]}")
         for author, first_missing in outcome.gaps.items():
             self._gap_seen(author, first_missing, now)
-        if outcome.pushed and outcome.duplicates:
-            self._on_ingested_duplicates()
+        if outcome.pushed and outcome.duplicate_authors:
+            self._on_ingested_duplicates(outcome.duplicate_authors)
         return []
 
     def _gap_seen(self, author: bytes, first_missing: int, now: float) -> None:
@@ -364,13 +374,16 @@ class SyncMachine:
         self._gap_asked[author] = (first_missing, now)
         self._wants[author] = min(first_missing - 1, self._wants.get(author, first_missing))
 
-    def _on_ingested_duplicates(self) -> None:
-        """Plumtree's prune: a pushed event we already had came by a redundant path, so this
-        link stops pushing both ways (announcements still flow on it)."""
-        self.eager = False
-        if not self._pruned_them:
-            self._pruned_them = True
-            self._prune_out = True
+    def _on_ingested_duplicates(self, authors: frozenset[bytes]) -> None:
+        """Plumtree's prune: pushed events we already had came by a redundant path, so this
+        link stops pushing those authors both ways (announcements still flow on it)."""
+        for author in authors:
+            self.eager[author] = False
+            if author not in self._pruned_them:
+                self._pruned_them.add(author)
+                self._prune_out.add(author)
+        self._bound(len(self.eager), "batch")
+        self._bound(len(self._pruned_them), "batch")
 
     def stored(self, refs: Sequence[Ref], up_to: int, now: float) -> None:
         """The store holds these new events (up to local id ``up_to``): push them on an eager
@@ -385,7 +398,7 @@ class SyncMachine:
                 continue
             if ref.seq > self.gossip.relay_limit(ref.author):
                 continue
-            if self.eager:
+            if self.pushes_eagerly(ref.author):
                 self._push.append(ref.local_id)
                 self.remote_known[ref.author] = ref.seq
             else:
@@ -406,8 +419,9 @@ class SyncMachine:
         if self._wants:
             return self._sent(Send(Want(self._take(self._wants))), now)
         if self._prune_out:
-            self._prune_out = False
-            return self._sent(Send(Prune()), now)
+            authors = sorted(self._prune_out)[: self.config.vector_chunk]
+            self._prune_out.difference_update(authors)
+            return self._sent(Send(Prune(authors)), now)
         grafts = self._due_grafts(now)
         if grafts:
             return self._sent(Send(Want(grafts, graft=True)), now)
@@ -467,12 +481,18 @@ class SyncMachine:
                     self._missing[author] = (seq, now + timeout)
             if len(grafts) >= self.config.vector_chunk:
                 break
-        if grafts:
-            for author, held in grafts.items():
-                self.remote_known[author] = min(held, self.remote_known.get(author, held))
-            self.eager = True
-            self._pruned_them = False
+        for author, held in grafts.items():
+            self.remote_known[author] = min(held, self.remote_known.get(author, held))
+            self.eager[author] = True
+            self._pruned_them.discard(author)
+        self._bound(len(self.eager), "announcement")
         return grafts
+
+    def pushes_eagerly(self, author: bytes) -> bool:
+        """Whether ``author``'s new events go to this link at once (else announced)."""
+        if author == self.gossip.own_id:
+            return True
+        return self.eager.get(author, self.config.start_eager)
 
     def _full_serve_due(self, now: float) -> bool:
         """A full serve is owed and the throttle allows it (a member spamming vectors gets

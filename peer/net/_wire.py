@@ -72,7 +72,10 @@ class IHave:
 
 @attrs.frozen
 class Prune:
-    """Stop pushing to me eagerly (I received your push from someone else first)."""
+    """Stop pushing these authors to me eagerly (their events reached me by another path
+    first); announce them instead."""
+
+    authors: list[bytes]
 
 
 @attrs.frozen
@@ -127,7 +130,7 @@ def encode(message: Message) -> bytes:
         case IHave():
             body = {"t": "ihave", "heads": _vector_body(message.heads)}
         case Prune():
-            body = {"t": "prune"}
+            body = {"t": "prune", "authors": message.authors}
         case Events():
             body = {"t": "events", "events": message.events, "pushed": message.pushed}
         case Ping():
@@ -195,7 +198,9 @@ def decode(data: bytes) -> Message:
             _require(type(seq) is int and seq >= 0, "want seq")
         return Want(after, graft)
     if tag == "prune":
-        return Prune()
+        authors = body.get("authors")
+        _require(isinstance(authors, list) and len(authors) <= VECTOR_CHUNK, "prune authors")
+        return Prune([_author(a, "prune") for a in authors])
     if tag == "events":
         evs, pushed = body.get("events"), body.get("pushed", False)
         _require(isinstance(evs, list), "events list")
