@@ -12,9 +12,10 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from peer.cli._core import open_peer, resolve_peer
-from peer.cli._output import iso_from_ts, parse_iso_ms, safe_line
+from peer.cli._output import iso_from_ts, local_time_ts, safe_line
+from peer.cli._paging import add_paging_args, paging_of
 from peer.errors import UsageError, ValidationError
-from peer.log import MAX_CHAT_TEXT, check_room, hlc, seal, unseal
+from peer.log import MAX_CHAT_TEXT, check_room, seal, unseal
 from storage.queries._chat import ChatMessage, iter_chat_log
 
 
@@ -62,32 +63,6 @@ def cmd_send(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_paging_args(parser: Any, what: str) -> None:
-    """``--limit``, ``--before`` and ``--since``: a page of a long history, never all of it."""
-    parser.add_argument(
-        "--limit", type=limit_arg, metavar="N", help=f"only the newest N {what} (N >= 1)"
-    )
-    parser.add_argument(
-        "--before", metavar="ID", help=f"only {what} older than this one (to page back)"
-    )
-    parser.add_argument("--since", metavar="ISO8601", help=f"only {what} from this time on")
-
-
-def limit_arg(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 1_000_000_000:
-        raise argparse.ArgumentTypeError(f"{value} is out of range: give 1 or more")
-    return value
-
-
-def since_ts(text: str | None) -> int | None:
-    """``--since`` as an HLC timestamp (the earliest of that millisecond)."""
-    return None if text is None else hlc.from_ms(max(0, parse_iso_ms(text, "--since")))
-
-
 def readable(
     messages: Iterable[ChatMessage], reader: SigningKey
 ) -> Iterator[tuple[ChatMessage, str]]:
@@ -106,14 +81,9 @@ def cmd_log(args: argparse.Namespace) -> int:
     membership, store = open_peer(args.data_dir)
     try:
         room = None if args.room is None else check_room(args.room)
-        before = None if args.before is None else store.resolve_prefix(args.before, kind="chat")
+        page = paging_of(args, store, "chat")
         found = iter_chat_log(
-            store,
-            room,
-            args.limit,
-            before=before,
-            since=since_ts(args.since),
-            reader=membership.peer_id,
+            store, room, page.limit, before=page.before, since=page.since, reader=membership.peer_id
         )
         messages = readable(found, membership.signing_key)
         if args.json:
@@ -143,7 +113,7 @@ def _json_row(m: ChatMessage, text: str) -> dict[str, Any]:
 
 
 def _text_line(m: ChatMessage, text: str, names: dict[bytes, str]) -> str:
-    when = (iso_from_ts(m.ts) or "")[:19].replace("T", " ")
+    when = local_time_ts(m.ts)
     to = "" if m.recipient is None else f" -> {names.get(m.recipient, '?')} (private)"
     line = f"{when} [{m.room}] {m.author_name or '?'} ({m.author.hex()[:8]}){to}: {text}"
     return safe_line(line)

@@ -15,7 +15,7 @@ import trio
 
 from peer.cli._args import ENV_DISCOVERY_ADDR, ENV_DISCOVERY_PORT, host_port, ipv4, tcp_port
 from peer.cli._console import follow_events, read_terminal
-from peer.cli._output import iso_from_ms, print_json, print_table, safe_line
+from peer.cli._output import iso_from_ms, local_time_iso, print_json, print_table, safe_line
 from peer.errors import StorageError, UsageError, ValidationError
 from peer.identity import (
     CLASS_FILE,
@@ -321,7 +321,7 @@ def cmd_peers(args: argparse.Namespace) -> int:
                     row["peer_id"][:8],
                     row["name"] or "?",
                     row["address"] or "-",
-                    row["last_seen"] or "-",
+                    local_time_iso(row["last_seen"]),
                     ("FORKED " if row["forked"] else "")
                     + ("connected" if row["connected"] else "-"),
                 ]

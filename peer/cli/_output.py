@@ -95,6 +95,13 @@ def local_time(ms: int | None, *, seconds: bool = True) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
 
 
+def local_time_iso(text: str | None) -> str:
+    """An ISO 8601 UTC time (as ``--json`` gives it) as :func:`local_time`."""
+    if text is None:
+        return "-"
+    return local_time(int(dt.datetime.fromisoformat(text).timestamp() * 1000))
+
+
 def local_time_ts(ts: int | None) -> str:
     """An HLC timestamp as :func:`local_time`."""
     return local_time(None if ts is None else hlc.to_ms(ts))

@@ -315,3 +315,31 @@ def test_run_tells_the_instructor_of_each_submission_and_batches_many(course: Co
         student_store.close()
     finally:
         store.close()
+
+
+@needs_sandbox
+def test_late_policies_decide_what_grading_does_with_late_work(course: Course) -> None:
+    alice = course.students[0]
+    ids = {}
+    for policy in ("mark", "refuse-grade"):
+        ids[policy] = pc_ok(
+            course.teacher,
+            "problem", "publish", "--title", f"Late {policy}", "--late-policy", policy,
+            "--statement-file", str(course.files / "sum.md"),
+            "--due", "2026-01-01T00:00:00Z", "--allow-past",
+        ).out.strip()  # fmt: skip
+    share(course.teacher, alice)
+    graded = {}
+    for policy, problem in ids.items():
+        submitted = pc_ok(alice, "submit", problem[:8], write(course.files / "add.py", ADD_PY))
+        share(alice, course.teacher)
+        cli(course.teacher, "grade", problem[:8], "--tests", str(course.tests))
+        graded[policy] = instructor_feedback(course.teacher)[submitted.out.split()[-1]]
+    marked, refused = graded["mark"], graded["refuse-grade"]
+    assert (marked["verdict"], marked["score"]) == ("accept", 100)
+    assert str(marked["comment"]).endswith("(submitted after the due date)")
+    assert (refused["verdict"], refused["score"]) == ("revise", None)
+    assert (
+        refused["comment"]
+        == "not graded: submitted after the due date, and late work is not graded"
+    )
