@@ -12,17 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import nacl.signing
 import pytest
 import trio
 
 import peer.net._node as node_module
 from peer.cli._console import follow_events
 from peer.errors import ProtocolError
-from peer.identity import load_membership
-from peer.net._handshake import handshake
+from peer.identity import Membership, load_membership
+from peer.net._handshake import HANDSHAKE_TIMEOUT, handshake
 from peer.net._node import Node, NodeConfig
-from peer.net._wire import Events, Have
-from peer.testing import LOOPBACK_BROADCAST, free_udp_port
+from peer.net._wire import Bye, Events, Have
+from peer.testing import LOOPBACK_BROADCAST, PeerProcess, free_udp_port, wait_until
 from storage import Store
 from storage._async import AsyncStore
 from tests.fixtures_core import bad_signature, chain, wait_for
@@ -356,3 +357,166 @@ async def test_gossip_over_a_partial_mesh_reaches_everyone(tmp_path: Path) -> No
             assert all(len(n.node.mesh.sessions) <= 2 for n in nodes)
             # The two ends of the chain never talked directly.
             assert nodes[-1].peer_id not in nodes[0].node.mesh.sessions
+
+
+# ---- limits on what strangers and throwaway identities can hold -------------------------
+
+
+async def test_idle_sockets_from_one_address_leave_handshake_slots_for_a_static_peer(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """200 sockets from 127.0.0.2 that never handshake (kept open, and reopened as the node
+    drops them) while a member reachable only by --peer connects from 127.0.0.1: it gets its
+    session long before any idle socket's handshake deadline frees a slot."""
+    caplog.set_level(logging.INFO, logger="peerclass")
+    teacher, student = make_class(tmp_path, students=1).all
+    idle: list[socket.socket] = []
+    with trio.fail_after(TIMEOUT):
+        async with running([teacher], [config()]) as [us]:
+            port = us.node.listen_port
+
+            def open_idle(count: int) -> None:
+                for _ in range(count):
+                    sock = socket.socket()
+                    sock.bind(("127.0.0.2", 0))
+                    sock.connect(("127.0.0.1", port))
+                    idle.append(sock)
+
+            await trio.to_thread.run_sync(open_idle, 200)
+            # The node has taken (and held or dropped) every one of them.
+            await wait_for(
+                lambda: _refused_at_least(us, 200 - node_module.MAX_HANDSHAKING_PER_SOURCE)
+            )
+            start = trio.current_time()
+            member = config(static_peers=(("127.0.0.1", port),))
+            async with running([student], [member]) as [them]:
+                await wait_for(lambda: _all_connected([us, them]))
+                took = trio.current_time() - start
+    for sock in idle:
+        sock.close()
+    assert took < HANDSHAKE_TIMEOUT, took
+    refusals = [m for m in messages(caplog) if "refused connections" in m]
+    assert len(refusals) <= 1  # summarised, not one line per socket
+    assert "too many handshakes from one address" in us.node.refused.recent() or refusals
+
+
+async def _refused_at_least(node: Running, count: int) -> bool:
+    return node.node.refused.total >= count
+
+
+async def test_an_identity_that_is_no_member_loses_its_session_and_leaves_no_peers_row(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Throwaway identities made from the invite (valid class secret, no log of their own)
+    fill every session slot; after the grace they are closed, turned away for a while, and
+    their address book rows go, so a member gets a slot."""
+    caplog.set_level(logging.INFO, logger="peerclass")
+    monkeypatch.setattr(node_module, "STRANGER_GRACE", 1.0)
+    monkeypatch.setattr(node_module, "STRANGER_CHECK_INTERVAL", 0.2)
+    klass = make_class(tmp_path, students=1)
+    teacher, student = klass.all
+    invite = load_membership(teacher).klass
+    throwaways = [Membership(nacl.signing.SigningKey.generate(), invite) for _ in range(2)]
+    goodbyes: list[str] = []
+
+    async def hold_a_slot(membership: Membership, port: int) -> None:
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        shaken = await handshake(stream, membership, initiator=True, listen_port=1)
+        await shaken.framed.send(Have({}))
+        with contextlib.suppress(trio.BrokenResourceError, ProtocolError):
+            while (message := await shaken.framed.receive()) is not None:
+                if isinstance(message, Bye):
+                    goodbyes.append(message.reason)
+        await shaken.framed.aclose()
+
+    with trio.fail_after(TIMEOUT):
+        async with (
+            running([teacher], [config(max_connections=2)]) as [us],
+            trio.open_nursery() as nursery,
+        ):
+            for membership in throwaways:
+                nursery.start_soon(hold_a_slot, membership, us.node.listen_port)
+            await wait_for(lambda: _sessions(us, 2))
+            ids = {m.peer_id for m in throwaways}
+            assert set(us.node.mesh.sessions) == ids  # every slot taken
+            member = config(static_peers=(("127.0.0.1", us.node.listen_port),))
+            async with running([student], [member]) as [them]:
+                await wait_for(lambda: _all_connected([us, them]))
+                await wait_for(lambda: _no_rows_for(us, ids))
+            nursery.cancel_scope.cancel()
+    assert goodbyes == ["not a member of this class that we know"] * 2
+
+
+async def _sessions(node: Running, count: int) -> bool:
+    return len(node.node.mesh.sessions) == count
+
+
+async def _no_rows_for(node: Running, ids: set[bytes]) -> bool:
+    records = await trio.to_thread.run_sync(node.store.store.peer_records)
+    return not ids & {r.id for r in records}
+
+
+# ---- staged shutdown --------------------------------------------------------------------
+
+
+async def test_a_stopping_node_says_goodbye_to_every_connected_peer(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="peerclass")
+    dirs = make_class(tmp_path, students=2).all
+    port = free_tcp_port()
+    configs = [config(port=port)] + [config(static_peers=(("127.0.0.1", port),))] * 2
+    with trio.fail_after(TIMEOUT):
+        async with running(dirs, configs) as nodes:
+            hub = nodes[0]
+            await wait_for(lambda: _sessions(hub, 2))
+            async with trio.open_nursery() as nursery:
+                stopped = trio.Event()
+
+                async def stop_hub() -> None:
+                    hub.node.request_stop()
+                    stopped.set()
+
+                nursery.start_soon(stop_hub)
+            await wait_for(lambda: logged_count(caplog, "said goodbye: peer is shutting down", 2))
+            assert stopped.is_set()
+    # The hub's own sessions ended through the goodbye, not by cancellation.
+    assert not any("internal error" in m for m in messages(caplog))
+
+
+async def logged_count(caplog: pytest.LogCaptureFixture, needle: str, count: int) -> bool:
+    return sum(needle in m for m in messages(caplog)) >= count
+
+
+def test_sigterm_makes_a_peer_process_say_goodbye(tmp_path: Path) -> None:
+    teacher_dir, student_dir = make_class(tmp_path, students=1).all
+    teacher = PeerProcess(teacher_dir, free_udp_port(), ["--no-discovery"]).start()
+    try:
+        student = PeerProcess(
+            student_dir, free_udp_port(), ["--no-discovery", "--peer", teacher.address]
+        ).start()
+        try:
+            wait_until(
+                lambda: "connected to peer" in _process_log(teacher_dir),
+                20,
+                "the student to connect",
+            )
+            assert student.stop() == 0  # SIGTERM
+            wait_until(
+                lambda: "said goodbye: peer is shutting down" in _process_log(teacher_dir),
+                10,
+                "the teacher to hear the student's goodbye",
+            )
+        finally:
+            student.kill()
+    finally:
+        teacher.kill()
+
+
+def _process_log(data_dir: Path) -> str:
+    """What a ``peerclass run`` logged: its log file in the data dir, and its stderr."""
+    return "".join(
+        path.read_text()
+        for path in (data_dir / "peerclass.log", data_dir / "run.log")
+        if path.exists()
+    )
