@@ -27,6 +27,7 @@ COLUMNS = (
     "comment",
     "feedback_at",
     "revision_of",
+    "late",
 )
 
 Cell = str | int | None
@@ -50,10 +51,11 @@ def _rows(report: Report) -> Iterator[list[Cell]]:
                 versions = sorted(
                     (v for t in attempt.feedback for v in t.versions), key=lambda v: (v.ts, v.id)
                 )
+                late = "true" if attempt.late else "false"
                 if not versions:
-                    yield [*head, *([None] * 9)]
+                    yield [*head, *([None] * 9), late]
                 for version in versions:
-                    yield [*head, *_feedback_cells(version)]
+                    yield [*head, *_feedback_cells(version), late]
 
 
 def _attempt_cells(

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from peer.report.model import Attempt, GivenFeedback, Report, StudentReport, Thread, Version
 from peer.report.text import (
     STATUS_LABELS,
+    due_text,
     duration,
     number_text,
     score_text,
@@ -128,6 +129,9 @@ def _student(s: StudentReport) -> Iterator[str]:
         yield f"Status: **{STATUS_LABELS[h.status]}**" + (
             f" after {h.attempts_until_accepted} attempt(s)." if h.attempts_until_accepted else "."
         )
+        if h.problem.due is not None:
+            yield ""
+            yield f"Due: {due_text(h.problem.due)}"
         yield ""
         for attempt in h.attempts:
             yield from _attempt(attempt)
@@ -143,7 +147,7 @@ def _student(s: StudentReport) -> Iterator[str]:
 def _attempt(a: Attempt) -> Iterator[str]:
     yield (
         f"#### Attempt {a.number} · {when(a.ts)} · {escape(a.language)}"
-        f" · checks {a.checks_passed}/{a.checks_total}"
+        f" · checks {a.checks_passed}/{a.checks_total}{' · **late**' if a.late else ''}"
     )
     yield ""
     if not a.feedback:

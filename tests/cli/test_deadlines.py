@@ -127,8 +127,14 @@ def test_late_work_is_marked_in_lists_progress_and_the_report(tmp_path: Path) ->
     assert html.count('<span class="pill late">late</span>') == 2  # overview and history
     own = pc_ok(alice, "report", "--format", "csv").out
     rows = list(csv.DictReader(io.StringIO(own.lstrip("\ufeff"))))
-    assert {r["problem_title"] for r in rows} == {"Overdue", "Open", "Forgiving"}
+    assert {r["problem_title"]: r["late"] for r in rows} == {
+        "Overdue": "true",
+        "Open": "false",
+        "Forgiving": "false",
+    }
     assert all(r["submitted_at"].endswith("Z") for r in rows)
+    markdown = pc_ok(alice, "report", "--format", "md").out
+    assert markdown.count(" · **late**") == 1 and markdown.count("Due: ") == 3
 
 
 def test_times_for_people_are_local_and_name_the_zone(tmp_path: Path, seoul: None) -> None:

@@ -21,7 +21,7 @@ from tests.report.test_report_summary import (
 ISSUE_COLUMNS = (
     "student_id, student_name, problem_id, problem_title, attempt, submitted_at, checks_passed, "
     "checks_total, feedback_id, reviewer_id, reviewer_name, reviewer_role, verdict, score, "
-    "comment, feedback_at, revision_of"
+    "comment, feedback_at, revision_of, late"
 )
 
 
@@ -54,7 +54,8 @@ def test_one_row_per_attempt_and_feedback_version() -> None:
 def test_empty_cells_for_missing_values_and_numbers_as_numbers() -> None:
     rows = parse(render_csv(sample_report()))
     bare = next(r for r in rows if not r["feedback_id"])
-    assert all(bare[c] == "" for c in COLUMNS[8:])
+    assert all(bare[c] == "" for c in COLUMNS[8:-1])
+    assert {r["late"] for r in rows} == {"false"}  # the sample has no due dates
     unscored = next(r for r in rows if r["feedback_id"] == ident("alice-on-c1").hex())
     assert unscored["score"] == ""
     for row in rows:
