@@ -14,12 +14,14 @@ import attrs
 import nacl.signing
 
 from peer.errors import UsageError, ValidationError
-from peer.log import pack, unpack
+from peer.log import TOKEN_SIZE, pack, unpack
 
 IDENTITY_FILE = "identity.key"
 CLASS_FILE = "class.json"
 INVITE_PREFIX = "pc1."
 _INVITE_VERSION = 1
+#: A one-student invite (issue 10): the class fields, then an admission token and a name.
+_ADMIT_VERSION = 2
 CLASS_ID_SIZE = 16
 SECRET_SIZE = 32
 
@@ -38,48 +40,63 @@ class ClassInfo:
     secret: bytes = attrs.field(repr=False)
     instructor: bytes
 
-    def invite(self) -> str:
-        """The string an instructor hands to students: class id, name, secret, instructor key."""
-        payload = pack([_INVITE_VERSION, self.class_id, self.name, self.secret, self.instructor])
+    def invite(self, token: bytes | None = None, for_name: str | None = None) -> str:
+        """The string an instructor hands to students: class id, name, secret, instructor key;
+        a one-student invite adds the admission token and the name it admits (issue 10)."""
+        fields = [_INVITE_VERSION, self.class_id, self.name, self.secret, self.instructor]
+        if token is not None:
+            fields = [_ADMIT_VERSION, *fields[1:], token, for_name]
+        payload = pack(fields)
         check = hashlib.blake2b(payload, digest_size=4).digest()
         return INVITE_PREFIX + base64.urlsafe_b64encode(payload + check).decode().rstrip("=")
 
     @classmethod
     def from_invite(cls, invite: str) -> ClassInfo:
         """Parse an invite, saying what is wrong with a mistyped or truncated one."""
-        invite = invite.strip()
-        if not invite.startswith(INVITE_PREFIX):
-            raise UsageError(f"invite must start with {INVITE_PREFIX!r}")
-        text = invite[len(INVITE_PREFIX) :]
-        try:
-            data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        except ValueError:
-            raise UsageError("invite is not valid base64url text") from None
-        payload, check = data[:-4], data[-4:]
-        if len(data) < 5 or hashlib.blake2b(payload, digest_size=4).digest() != check:
-            raise UsageError("invite is damaged (its checksum does not match); copy it again")
-        try:
-            fields = unpack(payload, what="invite")
-        except ValidationError as exc:
-            raise UsageError(str(exc)) from None
-        if not isinstance(fields, list) or len(fields) != 5 or fields[0] != _INVITE_VERSION:
-            raise UsageError("invite is of an unknown version")
-        _, class_id, name, secret, instructor = fields
-        if not (
-            isinstance(class_id, bytes)
-            and len(class_id) == CLASS_ID_SIZE
-            and isinstance(name, str)
-            and isinstance(secret, bytes)
-            and len(secret) == SECRET_SIZE
-            and isinstance(instructor, bytes)
-            and len(instructor) == 32
-        ):
-            raise UsageError("invite fields are malformed")
-        return cls(class_id, name, secret, instructor)
+        return parse_invite(invite)[0]
 
     @classmethod
     def create(cls, name: str, instructor: bytes) -> ClassInfo:
         return cls(secrets.token_bytes(CLASS_ID_SIZE), name, secrets.token_bytes(32), instructor)
+
+
+def parse_invite(invite: str) -> tuple[ClassInfo, bytes | None]:
+    """The class an invite names and, for a one-student invite, its admission token."""
+    invite = invite.strip()
+    if not invite.startswith(INVITE_PREFIX):
+        raise UsageError(f"invite must start with {INVITE_PREFIX!r}")
+    text = invite[len(INVITE_PREFIX) :]
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError:
+        raise UsageError("invite is not valid base64url text") from None
+    payload, check = data[:-4], data[-4:]
+    if len(data) < 5 or hashlib.blake2b(payload, digest_size=4).digest() != check:
+        raise UsageError("invite is damaged (its checksum does not match); copy it again")
+    try:
+        fields = unpack(payload, what="invite")
+    except ValidationError as exc:
+        raise UsageError(str(exc)) from None
+    token = None
+    if isinstance(fields, list) and len(fields) == 7 and fields[0] == _ADMIT_VERSION:
+        token = fields[5]
+        if not isinstance(token, bytes) or len(token) != TOKEN_SIZE:
+            raise UsageError("invite's admission token is malformed")
+        fields = [_INVITE_VERSION, *fields[1:5]]
+    if not isinstance(fields, list) or len(fields) != 5 or fields[0] != _INVITE_VERSION:
+        raise UsageError("invite is of an unknown version")
+    _, class_id, name, secret, instructor = fields
+    if not (
+        isinstance(class_id, bytes)
+        and len(class_id) == CLASS_ID_SIZE
+        and isinstance(name, str)
+        and isinstance(secret, bytes)
+        and len(secret) == SECRET_SIZE
+        and isinstance(instructor, bytes)
+        and len(instructor) == 32
+    ):
+        raise UsageError("invite fields are malformed")
+    return ClassInfo(class_id, name, secret, instructor), token
 
 
 def _write_private(path: Path, data: bytes) -> None:

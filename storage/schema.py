@@ -135,6 +135,7 @@ problems = Table(
     Index("ix_problems_root", "root", "seq"),
 )
 
+
 def _sealed_columns() -> list[Column[bool]]:
     """Whether the body was sealed, whether this identity could read it, and whether what it
     read broke the schema (such a row keeps the visible fields only)."""

@@ -63,5 +63,21 @@ def make_class(root: Path, students: int = 2, names: list[str] | None = None) ->
     for i in range(students):
         d = root / f"student{i + 1}"
         pc_ok(d, "init", "--name", names[i + 1], "--invite", invite)
+        admit(teacher, d)
         dirs.append(d)
     return ClassDirs(teacher, dirs, invite)
+
+
+def admit(teacher: Path, student: Path) -> None:
+    """Bring ``student``'s log (its join) to the instructor, who admits it to the roster
+    (the class invite leaves joiners pending: issue 10)."""
+    from storage import Store
+
+    source, target = Store.open(student), Store.open(teacher)
+    try:
+        me = next(iter(source.heads()))
+        target.ingest(source.events_range(me, 0, 1000))
+    finally:
+        source.close()
+        target.close()
+    pc_ok(teacher, "admit", me.hex())

@@ -22,11 +22,11 @@ from peer.identity import (
     IDENTITY_FILE,
     ClassInfo,
     Membership,
-    parse_invite,
     has_identity,
     load_membership,
     loose_permissions,
     new_signing_key,
+    parse_invite,
     save_membership,
     short_id,
 )
@@ -235,7 +235,7 @@ def _run(args: argparse.Namespace, membership: Membership) -> int:
     try:
         async_store = AsyncStore(store)
         node = Node(config, membership, async_store, announce)
-        ui = [
+        ui: list[Callable[[], Awaitable[None]]] = [
             functools.partial(follow_events, async_store, membership, announce),
             functools.partial(keep_membership, async_store, membership),
         ]

@@ -50,10 +50,12 @@ def _publish_problem(instructor: Path, files: Path) -> str:
 
 
 def _curriculum(data_dir: Path) -> list[object]:
+    """What every peer must agree on: the problems, and which submissions and feedback exist
+    (their content is sealed to the people who may read it, so it differs by peer)."""
     return [
         cli_json(data_dir, "problem", "list"),
-        cli_json(data_dir, "submissions"),
-        cli_json(data_dir, "feedback", "list"),
+        [s["id"] for s in cli_json(data_dir, "submissions")],
+        [f["id"] for f in cli_json(data_dir, "feedback", "list")],
     ]
 
 
@@ -61,6 +63,9 @@ def _show_feedback(data_dir: Path, who: str) -> None:
     reviews = cli_json(data_dir, "feedback", "list")
     print(f"   {who} sees {len(reviews)} pieces of feedback:")
     for f in reviews:
+        if f["verdict"] is None:  # sealed to the submission's author and the instructor
+            print(f"     {f['reviewer_name']} [{f['role']}]: (sealed: not for {who})")
+            continue
         score = "" if f["score"] is None else f" ({f['score']}/100)"
         print(f"     {f['reviewer_name']} [{f['role']}]: {f['verdict']}{score}: {f['comment']}")
 
@@ -77,8 +82,9 @@ def run_demo(count: int) -> int:
         )
         print(f"   {names[0]} created the class; invite {created['invite'][:24]}...")
         for d, name in zip(dirs[1:], names[1:], strict=True):
-            cli(d, "init", "--name", name, "--invite", created["invite"])
-            print(f"   {name} joined with the invite")
+            invite = cli(dirs[0], "invite", "--for", name).stdout.strip()
+            cli(d, "init", "--name", name, "--invite", invite)
+            print(f"   {name} joined with a one-student invite (admitted once the peers meet)")
 
         port = free_udp_port()
         peers = [PeerProcess(d, port) for d in dirs]
@@ -135,8 +141,8 @@ def run_demo(count: int) -> int:
         views = [_curriculum(d) for d in dirs]
         same = all(v == views[0] for v in views[1:])
         print(
-            f"   converged in {took:.1f}s; problems, submissions and feedback are "
-            f"{'identical' if same else 'NOT identical'} on all {count} peers"
+            f"   converged in {took:.1f}s; problems and the submissions and feedback that exist "
+            f"are {'identical' if same else 'NOT identical'} on all {count} peers"
         )
         _show_feedback(dirs[offline], names[offline])
 

@@ -15,8 +15,8 @@ from peer.cli import _core as commands_core
 from peer.cli import _curriculum as commands_curriculum
 from peer.cli import _grading as commands_grading
 from peer.cli import _report as commands_report
-from peer.cli import _ui as commands_ui
 from peer.cli import _roster as commands_roster
+from peer.cli import _ui as commands_ui
 from peer.cli._args import ENV_HOME, default_data_dir
 from peer.cli._logging import record_internal_error, setup_logging
 from peer.errors import PeerclassError

@@ -50,6 +50,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     since = None if args.since is None else parse_since(args.since)
     membership, store = open_peer(args.data_dir)
     try:
+        _may_read(args, membership, store)
         report = build_report(
             gather(store, membership.klass.instructor), _request(args, membership, store, since)
         )
@@ -65,6 +66,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     return 0
+
+
+def _may_read(args: argparse.Namespace, me: Membership, store: Store) -> None:
+    """A student's peer holds only what that student may read (issue 10): refuse plainly
+    rather than export a report that looks whole and is not."""
+    if me.is_instructor:
+        return
+    if args.whole_class:
+        raise UsageError(
+            "report --class is for the instructor: classmates' solutions, verdicts and scores "
+            "are sealed to them and the instructor, so this peer cannot read them"
+        )
+    if args.student is not None and resolve_peer(store, args.student) != me.peer_id:
+        raise UsageError(
+            "a student's report covers only themselves: classmates' work is sealed to them and "
+            "the instructor"
+        )
 
 
 def _request(args: argparse.Namespace, me: Membership, store: Store, since: int | None) -> Request:

@@ -12,8 +12,9 @@ Body = dict[str, Any]
 MAX_NAME = 64
 MAX_ROOM = 64
 MAX_CHAT_TEXT = 16_000
-#: A sealed box: 24-byte nonce + 16-byte tag + the text in UTF-8 (up to 4 bytes a character).
-MAX_SEALED = 40 + 4 * MAX_CHAT_TEXT
+#: A sealed box: 24-byte nonce + 16-byte tag + the text in UTF-8 (up to 4 bytes a character),
+#: plus a padding marker and length prefix (``peer.log._private``).
+MAX_SEALED = 40 + 5 + 4 * MAX_CHAT_TEXT
 ROLES = ("instructor", "student")
 _ROOM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

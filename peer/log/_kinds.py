@@ -22,6 +22,7 @@ from peer.log._checks import (
     check_text,
 )
 from peer.log._curriculum import validate_feedback, validate_problem, validate_submission
+from peer.log._roster import validate_join, validate_roster, validate_share
 
 BodyValidator = Callable[[Body], None]
 
@@ -59,6 +60,9 @@ _VALIDATORS: dict[str, BodyValidator] = {
     "problem": validate_problem,
     "submission": validate_submission,
     "feedback": validate_feedback,
+    "roster": validate_roster,
+    "join": validate_join,
+    "share": validate_share,
 }
 
 

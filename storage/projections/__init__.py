@@ -24,6 +24,8 @@ from storage.projections._curriculum import (
     project_problem,
     project_submission,
 )
+from storage.projections._roster import project_join, project_roster
+from storage.projections._sealed import project_share
 from storage.schema import PROJECTION_TABLES
 
 __all__ = ["ProjectionBatch", "clear_all", "count_attempts", "project"]
@@ -37,6 +39,9 @@ _PROJECTORS: dict[str, Projector] = {
     "problem": project_problem,
     "submission": project_submission,
     "feedback": project_feedback,
+    "roster": project_roster,
+    "join": project_join,
+    "share": project_share,
 }
 #: Kinds whose projection is one row of an INSERT per event, with no checks: received runs of
 #: them are inserted with one executemany (the bulk of a catch-up is chat).

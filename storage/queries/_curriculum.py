@@ -21,6 +21,7 @@ from peer.log import DEFAULT_LANGUAGES, DEFAULT_LATE_POLICY, Example, is_late
 from storage.projections import count_attempts
 from storage.projections._roster import load_roster
 from storage.queries._acceptance import Verdict, accepted_attempt
+from storage.queries._paging import EVERYTHING, Paging, key_of, newest, paged
 from storage.schema import feedback, problems, profiles, submissions
 
 if TYPE_CHECKING:
@@ -248,25 +249,37 @@ def _threads(conn: Any) -> dict[bytes, _Thread]:
 
 
 def list_submissions(
-    store: Store, *, problem_root: bytes | None = None, author: bytes | None = None
+    store: Store,
+    *,
+    problem_root: bytes | None = None,
+    author: bytes | None = None,
+    paging: Paging = EVERYTHING,
 ) -> list[Submission]:
-    """Submissions whose problem is held, oldest first; optionally one thread or author."""
+    """Submissions whose problem is held, oldest first; optionally one thread or author, and
+    one page (``storage.queries._paging``: the newest N, before a submission, since a time)."""
     query = _submission_query()
     if problem_root is not None:
         query = query.where(_linked_problem.c.root == problem_root)
     if author is not None:
         query = query.where(submissions.c.author == author)
-    query = query.order_by(submissions.c.ts, submissions.c.author, submissions.c.seq)
     names = store.names()
     roster = store.roster()
     with store.read() as conn:
+        end = (
+            None
+            if paging.before is None
+            else key_of(conn, submissions, paging.before, "submission")
+        )
         threads = _threads(conn)
-        return [
-            _to_submission(row, threads[row.problem_root], names)
-            for row in conn.execute(query)
-            # A removed student's later submissions are ignored; earlier ones stay history.
-            if roster is None or not roster.ignores(row.author, row.ts)
-        ]
+        return newest(
+            (
+                _to_submission(row, threads[row.problem_root], names)
+                for row in conn.execute(paged(query, submissions, paging, end))
+                # A removed student's later submissions are ignored; earlier ones stay history.
+                if roster is None or not roster.ignores(row.author, row.ts)
+            ),
+            paging,
+        )
 
 
 def get_submission(store: Store, submission_id: bytes) -> SubmissionDetail | None:
@@ -320,9 +333,11 @@ def list_feedback(
     *,
     submission: bytes | None = None,
     every_version: bool = False,
+    paging: Paging = EVERYTHING,
 ) -> list[Feedback]:
     """The newest revision of each piece of feedback (or, with ``every_version``, every
-    revision: the report shows how feedback changed), oldest first.
+    revision: the report shows how feedback changed), oldest first; ``paging`` picks one page
+    (``storage.queries._paging``: the newest N, before a piece of feedback, since a time).
 
     Only feedback on a held submission (to a held problem) by someone other than the
     submission's author is listed; the rest waits for what it refers to, or never counts.
@@ -342,7 +357,6 @@ def list_feedback(
         .join(_linked_problem, _linked_problem.c.event_id == submissions.c.problem)
         .join(profiles, profiles.c.author == feedback.c.author, isouter=True)
         .where(feedback.c.author != submissions.c.author)
-        .order_by(feedback.c.ts, feedback.c.author, feedback.c.seq)
     )
     if not every_version:
         query = query.where(is_newest)
@@ -351,13 +365,17 @@ def list_feedback(
     names = store.names()
     with store.read() as conn:
         roster = load_roster(conn, instructor)
-        rows = [
-            row
-            for row in conn.execute(query)
-            # Feedback counts from roster members only (issue 10): pending, removed and
-            # unknown identities' verdicts are left out, so Sybils cannot move a verdict.
-            if row.author == instructor or roster.counts(row.author)
-        ]
+        end = None if paging.before is None else key_of(conn, feedback, paging.before, "feedback")
+        rows = newest(
+            (
+                row
+                for row in conn.execute(paged(query, feedback, paging, end))
+                # Feedback counts from roster members only (issue 10): pending, removed and
+                # unknown identities' verdicts are left out, so Sybils cannot move a verdict.
+                if row.author == instructor or roster.counts(row.author)
+            ),
+            paging,
+        )
         return [
             Feedback(
                 id=row.event_id,
@@ -401,9 +419,7 @@ def students(store: Store, instructor: bytes) -> list[bytes]:
         authors = set(names) | set(conn.execute(select(submissions.c.author)).scalars())
         roster = load_roster(conn, instructor)
     if roster.rostered:  # the roster's students (removed ones keep their history)
-        authors = {
-            e.peer_id for e in roster.entries.values() if e.state != "pending"
-        }
+        authors = {e.peer_id for e in roster.entries.values() if e.state != "pending"}
         names.update({e.peer_id: e.name for e in roster.entries.values()})
     authors.discard(instructor)
     return sorted(authors, key=lambda a: (names.get(a) or "", a))

@@ -72,7 +72,7 @@ def test_init_makes_a_store_with_the_profile_event(tmp_path: Path) -> None:
     membership = load_membership(dirs.students[0])
     store = Store.open(dirs.students[0])
     try:
-        assert store.heads() == {membership.peer_id: 1}
+        assert store.heads() == {membership.peer_id: 2}  # its profile and its join
         assert store.names() == {membership.peer_id: "Student1"}
     finally:
         store.close()
@@ -411,10 +411,11 @@ def test_two_processes_appending_to_one_data_dir_never_fork(tmp_path: Path) -> N
         assert p.exitcode == 0
     store = Store.open(data)
     try:
-        assert store.heads() == {membership.peer_id: 42}
+        # profile and the class's first roster entry, then 41 chat messages
+        assert store.heads() == {membership.peer_id: 43}
         assert store.fork_count() == 0 and store.forked_authors() == set()
         evs = [decode_event(r) for r in store.events_range(membership.peer_id, 0, 100)]
-        assert [e.seq for e in evs] == list(range(1, 43))
+        assert [e.seq for e in evs] == list(range(1, 44))
         assert all(b.prev == a.id and b.ts > a.ts for a, b in itertools.pairwise(evs))
         assert evs[-1].verify_signature()
         texts = [m.text for m in chat_log(store)]

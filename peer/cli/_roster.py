@@ -1,0 +1,189 @@
+"""The class roster: ``invite``, ``admit``, ``remove``, ``roster``, and the membership work
+the running peer does by itself (admit a valid one-student invite's joiner, share submission
+keys on peer-review problems: ``storage.queries._roster``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+from typing import Any
+
+import trio
+
+from peer.cli._core import open_peer
+from peer.cli._output import print_json, print_table, safe_line
+from peer.errors import PeerclassError, UsageError, ValidationError
+from peer.identity import ClassInfo, Membership, short_id
+from peer.log import TOKEN_SIZE, seal_body, validate_body
+from storage import AsyncStore, Store
+from storage.queries._roster import RosterEntry, pending_duties, roster_entries, token_hash
+
+log = logging.getLogger("peerclass.roster")
+
+
+def add_commands(sub: Any) -> None:
+    invite = sub.add_parser("invite", help="print an invite string for the class")
+    kind = invite.add_mutually_exclusive_group()
+    kind.add_argument(
+        "--for",
+        dest="for_name",
+        metavar="NAME",
+        help="a one-student invite: its first joiner is admitted as NAME",
+    )
+    kind.add_argument(
+        "--open",
+        action="store_true",
+        help="the reusable class invite (the default): joiners wait as pending until admitted",
+    )
+    invite.set_defaults(handler=cmd_invite)
+
+    admit = sub.add_parser("admit", help="admit a pending identity to the roster (instructor)")
+    admit.add_argument("who", metavar="NAME_OR_ID")
+    admit.add_argument("--name", help="the name to admit it under (default: the one it asked)")
+    admit.set_defaults(handler=cmd_admit)
+
+    remove = sub.add_parser("remove", help="remove someone from the roster (instructor)")
+    remove.add_argument("who", metavar="NAME_OR_ID")
+    remove.set_defaults(handler=cmd_remove)
+
+    roster = sub.add_parser("roster", help="list the class roster")
+    roster.add_argument("--json", action="store_true")
+    roster.set_defaults(handler=cmd_roster)
+
+
+# ---- joining and founding -------------------------------------------------------------
+
+
+def join_body(klass: ClassInfo, name: str, token: bytes | None) -> dict[str, Any]:
+    """A newcomer's ``join``: its name, and the invite's token sealed to the instructor only."""
+    body: dict[str, Any] = {"name": name}
+    if token is not None:
+        body["sealed"], _ = seal_body({"token": token}, [klass.instructor])
+    return body
+
+
+def founding_body(membership: Membership, name: str) -> dict[str, Any]:
+    """The instructor's first roster entry, itself: from then on the class has a roster."""
+    return {"action": "admit", "peer": membership.peer_id, "name": name, "role": "instructor"}
+
+
+# ---- commands ---------------------------------------------------------------------------
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    membership, store = open_peer(args.data_dir)
+    try:
+        if args.for_name is None:
+            print(membership.klass.invite())
+            return 0
+        if not membership.is_instructor:
+            raise UsageError("only the instructor makes one-student invites")
+        name = args.for_name.strip()
+        try:
+            validate_body("join", {"name": name})
+        except ValidationError as exc:
+            raise UsageError(f"--for: {exc}") from None
+        token = secrets.token_bytes(TOKEN_SIZE)
+        store.record_invite(token_hash(token), name)
+    finally:
+        store.close()
+    print(membership.klass.invite(token, name))
+    return 0
+
+
+def _entries(store: Store, me: Membership) -> list[RosterEntry]:
+    return roster_entries(store, me.klass.instructor)
+
+
+def _find(entries: list[RosterEntry], text: str) -> RosterEntry:
+    """The entry named ``text`` (any case) or whose id starts with it: exactly one."""
+    wanted = text.strip().casefold()
+    found = [e for e in entries if e.name.casefold() == wanted]
+    if len(wanted) >= 4 and all(c in "0123456789abcdef" for c in wanted):
+        found += [e for e in entries if e.peer_id.hex().startswith(wanted) and e not in found]
+    if not found:
+        raise UsageError(f"nobody in the roster is named {text!r} or has an id starting with it")
+    if len(found) > 1:
+        raise UsageError(f"{text!r} matches {len(found)} identities: give more of the id")
+    return found[0]
+
+
+def _instructor_only(me: Membership, what: str) -> None:
+    if not me.is_instructor:
+        raise UsageError(f"only the instructor can {what}")
+
+
+def cmd_admit(args: argparse.Namespace) -> int:
+    membership, store = open_peer(args.data_dir)
+    try:
+        _instructor_only(membership, "admit")
+        entry = _find(_entries(store, membership), args.who)
+        if entry.state == "member":
+            raise UsageError(f"{entry.name} ({short_id(entry.peer_id)}) is already a member")
+        name = (args.name or entry.name).strip()
+        body = {"action": "admit", "peer": entry.peer_id, "name": name, "role": "student"}
+        try:
+            store.append(membership.signing_key, "roster", body)
+        except ValidationError as exc:
+            raise UsageError(str(exc)) from None
+    finally:
+        store.close()
+    print(f"admitted {safe_line(name)} ({short_id(entry.peer_id)})")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    membership, store = open_peer(args.data_dir)
+    try:
+        _instructor_only(membership, "remove anyone")
+        entry = _find(_entries(store, membership), args.who)
+        if entry.peer_id == membership.peer_id:
+            raise UsageError("the instructor cannot remove themselves")
+        if entry.state == "removed":
+            raise UsageError(f"{entry.name} ({short_id(entry.peer_id)}) is already removed")
+        store.append(membership.signing_key, "roster", {"action": "remove", "peer": entry.peer_id})
+    finally:
+        store.close()
+    print(f"removed {safe_line(entry.name)} ({short_id(entry.peer_id)})")
+    return 0
+
+
+def cmd_roster(args: argparse.Namespace) -> int:
+    membership, store = open_peer(args.data_dir)
+    try:
+        entries = _entries(store, membership)
+    finally:
+        store.close()
+    rows = [
+        {"peer_id": e.peer_id.hex(), "name": e.name, "role": e.role, "state": e.state}
+        for e in entries
+    ]
+    if args.json:
+        print_json(rows)
+        return 0
+    print_table(
+        ["PEER", "NAME", "ROLE", "STATE"],
+        [[r["peer_id"][:8], r["name"], r["role"], r["state"]] for r in rows],
+    )
+    return 0
+
+
+# ---- the running peer -------------------------------------------------------------------
+
+
+async def keep_membership(store: AsyncStore, membership: Membership) -> None:
+    """Author what the roster asks of this peer (admits, shares) whenever new events arrive."""
+    cursor = -1
+    while True:
+        if cursor >= 0:
+            await store.watch.wait_beyond(cursor)
+        cursor = store.watch.max_local_id
+        duties = await trio.to_thread.run_sync(pending_duties, store.store)
+        for duty in duties:
+            try:
+                await store.append(membership.signing_key, duty.kind, duty.body)
+            except PeerclassError as exc:  # e.g. a roster event another process just wrote
+                log.warning("could not author %s: %s", duty.kind, exc)
+        if duties:
+            log.info("authored %d roster/share events", len(duties))

@@ -1,0 +1,122 @@
+"""The roster as commands see it, and the membership work a running peer does on its own:
+the instructor's peer admits whoever presents a valid unused admission token, and on a
+``review: peers`` problem a peer that can open a submission shares its key with each member
+who has submitted to the same problem (the instructor's peer and the author's own peer both
+do this, whichever is online first; a duplicate share is harmless).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from sqlalchemy import select
+
+from peer.log import seal_key
+from storage.projections._roster import Roster, RosterEntry, load_roster, token_hash
+from storage.projections._sealed import known_key
+from storage.schema import invites, joins, problems, shares, submissions
+
+if TYPE_CHECKING:
+    from storage._store import Store
+
+__all__ = ["Duty", "RosterEntry", "pending_duties", "roster_entries", "token_hash"]
+
+#: At most this many duties per round, so one round stays a short transaction each.
+MAX_DUTIES = 200
+
+
+def roster_entries(store: Store, instructor: bytes) -> list[RosterEntry]:
+    """Everyone the roster knows (members, pending, removed), by state then name."""
+    with store.read() as conn:
+        roster = load_roster(conn, instructor)
+    order = {"member": 0, "pending": 1, "removed": 2}
+    return sorted(
+        roster.entries.values(), key=lambda e: (order[e.state], e.role != "instructor", e.name)
+    )
+
+
+@attrs.frozen
+class Duty:
+    """An event this peer should author: ``kind`` and ``body``, ready for ``Store.append``."""
+
+    kind: str
+    body: dict[str, Any]
+
+
+def pending_duties(store: Store) -> list[Duty]:
+    """What this peer's identity should author now (admits, shares); empty without one."""
+    reader = store.reader
+    if reader is None:
+        return []
+    with store.read() as conn:
+        roster = load_roster(conn, reader.instructor)
+        duties = _admits(conn, roster) if reader.is_instructor else []
+        duties += _shares(conn, roster, reader.peer_id, reader.instructor)
+    return duties[:MAX_DUTIES]
+
+
+def _admits(conn: Any, roster: Roster) -> list[Duty]:
+    """Admit the first joiner (in log order) presenting each valid, unused token."""
+    made = {row.token_hash: row.name for row in conn.execute(select(invites))}
+    used = roster.used_invites()
+    duties = []
+    query = select(joins).where(joins.c.token_hash.is_not(None))
+    for row in conn.execute(query.order_by(joins.c.ts, joins.c.author, joins.c.seq)):
+        hashed = row.token_hash
+        if hashed not in made or hashed in used or roster.state(row.author) != "pending":
+            continue
+        used.add(hashed)
+        body = {
+            "action": "admit",
+            "peer": row.author,
+            "name": made[hashed],
+            "role": "student",
+            "invite": hashed,
+        }
+        duties.append(Duty("roster", body))
+    return duties
+
+
+def _shares(conn: Any, roster: Roster, me: bytes, instructor: bytes) -> list[Duty]:
+    is_instructor = me == instructor
+    duties = []
+    newest: dict[bytes, str] = {}
+    for row in conn.execute(select(problems.c.root, problems.c.review).order_by(problems.c.seq)):
+        newest[row.root] = row.review
+    peer_review = [root for root, review in newest.items() if review == "peers"]
+    if not peer_review:
+        return []
+    thread_of = dict(
+        conn.execute(
+            select(problems.c.event_id, problems.c.root).where(problems.c.root.in_(peer_review))
+        ).all()
+    )
+    subs = conn.execute(
+        select(
+            submissions.c.event_id, submissions.c.author, submissions.c.problem, submissions.c.ts
+        )
+        .where(submissions.c.problem.in_(list(thread_of)), submissions.c.sealed)
+        .order_by(submissions.c.ts, submissions.c.author, submissions.c.seq)
+    ).all()
+    done = {
+        (r.target, r.recipient) for r in conn.execute(select(shares.c.target, shares.c.recipient))
+    }
+    submitted: dict[bytes, set[bytes]] = {}
+    for s in subs:
+        if roster.counts(s.author) and not roster.ignores(s.author, s.ts):
+            submitted.setdefault(thread_of[s.problem], set()).add(s.author)
+    for s in subs:
+        if not (is_instructor or s.author == me) or roster.ignores(s.author, s.ts):
+            continue
+        key = known_key(conn, s.event_id)
+        if key is None:
+            continue
+        for reader in sorted(submitted.get(thread_of[s.problem], set()) - {s.author}):
+            if (s.event_id, reader) in done or reader == instructor:
+                continue
+            done.add((s.event_id, reader))
+            duties.append(
+                Duty("share", {"event": s.event_id, "to": reader, "key": seal_key(key, reader)})
+            )
+    return duties
