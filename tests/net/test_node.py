@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import shutil
 import socket
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -18,8 +19,9 @@ import trio
 
 import peer.net._node as node_module
 from peer.cli._console import follow_events
-from peer.errors import ProtocolError
+from peer.errors import ProtocolError, UsageError
 from peer.identity import Membership, load_membership
+from peer.log import decode_event
 from peer.net._handshake import HANDSHAKE_TIMEOUT, handshake
 from peer.net._node import Node, NodeConfig
 from peer.net._wire import Bye, Events, Have
@@ -27,7 +29,7 @@ from peer.testing import LOOPBACK_BROADCAST, PeerProcess, free_udp_port, wait_un
 from storage import Store
 from storage._async import AsyncStore
 from tests.fixtures_core import bad_signature, chain, wait_for
-from tests.helpers import make_class
+from tests.helpers import make_class, pc, pc_ok
 
 TIMEOUT = 30
 
@@ -520,3 +522,72 @@ def _process_log(data_dir: Path) -> str:
         for path in (data_dir / "peerclass.log", data_dir / "run.log")
         if path.exists()
     )
+
+
+# ---- a copied data dir ------------------------------------------------------------------
+
+
+async def test_a_live_copy_of_a_data_dir_blocks_authoring_in_both_copies(tmp_path: Path) -> None:
+    """The same identity running from two data dirs (a copy): each hears the other's signed
+    beacon, refuses to author, and says why and how to fix it."""
+    original = make_class(tmp_path, students=1).students[0]
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy)
+    port = free_udp_port()
+    cfg = config(discovery=True, discovery_port=port)
+    with trio.fail_after(TIMEOUT):
+        async with running([original, copy], [cfg, cfg]) as nodes:
+            for n in nodes:
+                await wait_for(functools.partial(_authoring_blocked, n))
+            key = nodes[0].node.membership.signing_key
+            for n in nodes:
+                with pytest.raises(UsageError, match="another copy of this identity"):
+                    await n.store.append(key, "chat", {"room": "general", "text": "hi"})
+                assert any("another copy of this identity" in line for line in n.lines)
+    for data_dir in (original, copy):
+        sent = pc(data_dir, "chat", "send", "still here?")
+        assert sent.code != 0
+        assert "not saved: another copy of this identity" in sent.err
+        assert "Stop that copy" in sent.err and "Traceback" not in sent.err
+        status = pc_ok(data_dir, "status", "--json").json()
+        assert "another copy of this identity" in status["authoring_blocked"]
+        assert "writing is blocked" in pc_ok(data_dir, "status").out
+
+
+async def _authoring_blocked(node: Running) -> bool:
+    block = await trio.to_thread.run_sync(
+        node.store.store.authoring_block, node.node.membership.peer_id
+    )
+    return block is not None
+
+
+async def test_a_peer_holding_more_of_our_log_blocks_authoring_until_we_catch_up(
+    tmp_path: Path,
+) -> None:
+    """Sync tells the node (``own_log_elsewhere``) that a peer holds our log further than we
+    do (this dir is an old copy): no event may be authored at a seq already taken, until the
+    missing events have arrived."""
+    data_dir = make_class(tmp_path, students=1).students[0]
+    membership = load_membership(data_dir)
+    store = Store.open(data_dir)
+    try:
+        async_store = AsyncStore(store)
+        node = Node(config(), membership, async_store, lambda line: None)
+        head = store.heads()[membership.peer_id]
+        last = store.events_range(membership.peer_id, head - 1, 1)[0]
+        newer = chain(membership.signing_key, 2, start=decode_event(last))
+        await node.own_log_elsewhere(head + 2, "peer 12345678 at 10.0.0.9:4000")
+        with pytest.raises(UsageError, match="holds this identity's log up to event"):
+            store.append(membership.signing_key, "chat", {"room": "general", "text": "hi"})
+        assert "10.0.0.9:4000" in (store.authoring_block(membership.peer_id) or "")
+        store.ingest([newer[0].raw])
+        with pytest.raises(UsageError, match="holds this identity's log"):
+            store.append(membership.signing_key, "chat", {"room": "general", "text": "hi"})
+        store.ingest([newer[1].raw])  # caught up: the block lifts by itself
+        event = store.append(membership.signing_key, "chat", {"room": "general", "text": "hi"})
+        assert event.seq == head + 3
+        # Told again about what we hold already: no block.
+        await node.own_log_elsewhere(head + 3, "peer 12345678 at 10.0.0.9:4000")
+        assert store.authoring_block(membership.peer_id) is None
+    finally:
+        store.close()
