@@ -56,6 +56,13 @@ class PeerProcess:
     data_dir: Path
     discovery_port: int
     extra_args: Sequence[str] = ()
+    #: What to run instead of ``python -m peer`` (e.g. a bench's counting wrapper), and the
+    #: file descriptor of its stdin (a pty makes its console read typed lines).
+    launcher: Sequence[str] | None = None
+    stdin: int | None = None
+    #: A network namespace (made by the test) to run in: the peer then listens on every
+    #: address there and broadcasts on every interface there, as on a real LAN.
+    netns: str | None = None
     process: subprocess.Popen[str] | None = None
     port: int | None = None
     lines: list[str] = attrs.field(factory=list)
@@ -65,23 +72,29 @@ class PeerProcess:
         """Start the peer and wait for its ``listening on`` line."""
         self._listening.clear()
         log = (self.data_dir / "run.log").open("a")
+        prefix = peerclass_command(self.data_dir)
+        if self.launcher is not None:
+            prefix = [*self.launcher, "--data-dir", str(self.data_dir)]
+        where = ["--bind", "127.0.0.1", "--discovery-addr", LOOPBACK_BROADCAST]
+        env = _env()
+        if self.netns is not None:
+            prefix = ["ip", "netns", "exec", self.netns, *prefix]
+            where = []
+            del env["PEERCLASS_DISCOVERY_ADDR"]
         self.process = subprocess.Popen(
-            peerclass_command(
-                self.data_dir,
+            [
+                *prefix,
                 "run",
-                "--bind",
-                "127.0.0.1",
-                "--discovery-addr",
-                LOOPBACK_BROADCAST,
+                *where,
                 "--discovery-port",
                 str(self.discovery_port),
                 *self.extra_args,
-            ),
-            stdin=subprocess.DEVNULL,
+            ],
+            stdin=subprocess.DEVNULL if self.stdin is None else self.stdin,
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
-            env=_env(),
+            env=env,
         )
         log.close()
         threading.Thread(target=self._read_stdout, args=(self.process,), daemon=True).start()
