@@ -162,9 +162,13 @@ class Node:
     _turned_away: dict[bytes, float] = attrs.field(factory=dict)
     _twin_noted_at: dict[tuple[str, int], float] = attrs.field(factory=dict)
     _stopping: trio.Event = attrs.field(factory=trio.Event)
+    #: Seqs of our own log that sync saw a peer hold beyond ours (newest kept, never queued).
+    _own_log_ahead: int = 0
+    _own_log_ahead_changed: trio.Event = attrs.field(factory=trio.Event)
 
     def __attrs_post_init__(self) -> None:
         self.mesh = Mesh(self.membership.peer_id, self.config.max_connections)
+        self.mesh.on_own_log_ahead = self._note_own_log_ahead
         self.beacon_filter = discovery.BeaconFilter(
             discovery.beacon_key(self.membership.klass.secret),
             self.membership.peer_id,
@@ -196,6 +200,7 @@ class Node:
                         root.start_soon(self.store.watch_other_writers)
                         root.start_soon(self._anti_entropy)
                         root.start_soon(self._turn_away_strangers)
+                        root.start_soon(self._block_authoring_while_behind)
                         for task in ui:
                             root.start_soon(task)
                         task_status.started(self.listen_port)
@@ -297,13 +302,30 @@ class Node:
                 "it. Stop that copy (each person needs their own `peerclass init`); writing "
                 f"resumes {TWIN_BLOCK_SECONDS // 60} minutes after it was last seen"
             )
-            with contextlib.suppress(Exception):
+            try:
                 await trio.to_thread.run_sync(
                     self.store.store.block_authoring, "twin", reason, TWIN_BLOCK_SECONDS
                 )
+            except StorageError as exc:  # e.g. a full disk: renewed at the next sighting
+                log.warning("could not block writing: %s", exc)
             if first:
                 log.warning("%s", reason)
                 self.announce(f"warning: {reason}")
+
+    def _note_own_log_ahead(self, seq: int) -> None:
+        """Sync's callback (plain, from a session): handed to the task below."""
+        if seq > self._own_log_ahead:
+            self._own_log_ahead = seq
+            self._own_log_ahead_changed.set()
+
+    async def _block_authoring_while_behind(self) -> None:
+        while True:
+            await self._own_log_ahead_changed.wait()
+            self._own_log_ahead_changed = trio.Event()
+            try:
+                await self.own_log_elsewhere(self._own_log_ahead, "a connected peer")
+            except StorageError as exc:  # e.g. a full disk: the next sighting tries again
+                log.warning("could not block writing: %s", exc)
 
     async def own_log_elsewhere(self, seq: int, where: str) -> None:
         """Called by sync when ``where`` holds our own log up to ``seq``, beyond ours: this

@@ -591,3 +591,17 @@ async def test_a_peer_holding_more_of_our_log_blocks_authoring_until_we_catch_up
         assert store.authoring_block(membership.peer_id) is None
     finally:
         store.close()
+
+
+async def test_sync_telling_the_running_node_of_our_log_elsewhere_blocks_authoring(
+    tmp_path: Path,
+) -> None:
+    data_dir = make_class(tmp_path, students=1).students[0]
+    with trio.fail_after(TIMEOUT):
+        async with running([data_dir], [config()]) as [us]:
+            us.node.mesh.own_log_ahead(us.start_seq + 5)  # what a session calls
+            await wait_for(functools.partial(_authoring_blocked, us))
+            with pytest.raises(UsageError, match="up to event"):
+                await us.store.append(
+                    us.node.membership.signing_key, "chat", {"room": "general", "text": "x"}
+                )
