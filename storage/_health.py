@@ -52,7 +52,7 @@ class StoreHealth:
             self._count(now)
             return
         self._told = True
-        log.error("cannot write to the store; the peer waits and retries (nothing lost): %s", exc)
+        log.error("cannot write to the store, so the peer waits and retries: %s", exc)
 
     def succeeded(self) -> None:
         """A write worked: all is well again."""
