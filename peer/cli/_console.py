@@ -15,7 +15,12 @@ from peer.errors import PeerclassError
 from peer.identity import Membership, short_id
 from peer.log import Event, check_room, decode_event, is_late, unseal
 from storage import AsyncStore, Store
-from storage.queries._curriculum import has_submitted, newest_revision, submission_ref
+from storage.queries._curriculum import (
+    has_submitted,
+    list_feedback,
+    newest_revision,
+    submission_ref,
+)
 
 log = logging.getLogger("peerclass.console")
 
@@ -112,11 +117,23 @@ def _announce_feedback(event: Event, seen: Seen) -> str | None:
     if event.author == me or reviewed is None or reviewed.author != me:
         return None
     role = "instructor" if event.author == seen.me.klass.instructor else "peer"
-    score = event.body.get("score")
+    # The verdict and score are sealed (issue 10): read them as the projection opened them.
+    opened = next(
+        (
+            f
+            for f in list_feedback(
+                seen.store, seen.me.klass.instructor, submission=event.body["submission"]
+            )
+            if f.id == event.id
+        ),
+        None,
+    )
+    verdict = event.body.get("verdict") or (opened.verdict if opened else None) or "sealed"
+    score = event.body.get("score", opened.score if opened else None)
     return (
         f"[curriculum] {seen.name_of(event.author)} ({role}) on your attempt "
         f"{reviewed.attempt} at {_problem_title(seen, reviewed.problem)}: "
-        f"{event.body['verdict']}{'' if score is None else f' ({score}/100)'}"
+        f"{verdict}{'' if score is None else f' ({score}/100)'}"
         f"{' (revised)' if event.body.get('supersedes') else ''}"
     )
 
