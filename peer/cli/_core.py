@@ -16,6 +16,7 @@ import trio
 from peer.cli._args import ENV_DISCOVERY_ADDR, ENV_DISCOVERY_PORT, host_port, ipv4, tcp_port
 from peer.cli._console import follow_events, read_terminal
 from peer.cli._output import iso_from_ms, local_time_iso, print_json, print_table, safe_line
+from peer.cli._presence import tell_presence
 from peer.errors import StorageError, UsageError, ValidationError
 from peer.identity import (
     CLASS_FILE,
@@ -242,6 +243,7 @@ def _run(args: argparse.Namespace, membership: Membership) -> int:
         if sys.stdin.isatty():
             ui.append(functools.partial(read_terminal, async_store, membership, room))
         ui.extend(getattr(args, "log_tasks", ()))  # log summaries said on time
+        ui.append(functools.partial(tell_presence, node, async_store, announce))
         if not args.no_ui:
             ui.append(_web_ui(args, async_store, membership, node, announce))
         trio.run(node.run, ui)

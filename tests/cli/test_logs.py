@@ -90,6 +90,13 @@ def test_a_run_session_shows_no_line_per_packet_and_keeps_a_log_file(tmp_path: P
             30,
             "the refusals in the log file",
         )
+        # Who joins and leaves is told by name.
+        student = PeerProcess(klass.students[0], discovery_port, ["--no-ui"]).start()
+        try:
+            wait_until(lambda: _said(peer, "Student1", "joined"), 30, "the student to join")
+        finally:
+            assert student.stop() == 0
+        wait_until(lambda: _said(peer, "Student1", "left"), 30, "the student to leave")
     finally:
         assert peer.stop() == 0
     terminal = (klass.instructor / "run.log").read_text().splitlines()
@@ -100,3 +107,7 @@ def test_a_run_session_shows_no_line_per_packet_and_keeps_a_log_file(tmp_path: P
     assert len(terminal) <= 15, terminal
     assert "Traceback" not in "\n".join(terminal)
     assert "listening on" not in "\n".join(terminal)  # stdout, not the log
+
+
+def _said(peer: PeerProcess, name: str, what: str) -> bool:
+    return any(line.startswith(f"[class] {name} (") and line.endswith(what) for line in peer.lines)
