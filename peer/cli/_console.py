@@ -4,6 +4,8 @@ lines sent as chat."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -13,8 +15,9 @@ import trio
 
 from peer.errors import PeerclassError
 from peer.identity import Membership, short_id
-from peer.log import Event, check_room, decode_event, is_late, unseal
+from peer.log import Event, check_room, decode_event, hlc, is_late, unseal
 from storage import AsyncStore, Store
+from storage.queries import chat_log
 from storage.queries._curriculum import (
     has_submitted,
     list_feedback,
@@ -200,21 +203,90 @@ async def follow_events(
             announce(line)
 
 
+HELP = (
+    "/help this list; /who who is online and who was seen; /rooms rooms with messages; "
+    "/room NAME switch rooms; /quit stop the peer. Any other line is sent as chat."
+)
+#: A canonical-mode terminal line holds at most this many characters: a longer paste arrives
+#: cut (the kernel drops the rest), so a line this long is refused rather than sent cut short.
+TERMINAL_LINE_LIMIT = 4095
+
+
+@attrs.frozen
+class Command:
+    """What one typed line asks for: ``chat`` (send ``arg``), a console command, or an error."""
+
+    name: str
+    arg: str = ""
+
+
+def parse_line(text: str) -> Command:
+    """A typed line as a command: lines starting with ``/`` are never sent as chat."""
+    if text.startswith("/"):
+        word, _, rest = text[1:].partition(" ")
+        word = word.lower()
+        if word in ("help", "who", "rooms", "quit"):
+            return Command(word)
+        if word == "room":
+            return Command("room", rest.strip()) if rest.strip() else Command("error", "/room NAME")
+        return Command("error", f"unknown command /{word}; /help lists the commands")
+    if len(text) >= TERMINAL_LINE_LIMIT:
+        return Command(
+            "error",
+            f"not sent: the line is {len(text):,} characters, the terminal's limit, so it was "
+            "probably cut; send long text with 'peerclass chat send' or the web UI",
+        )
+    return Command("chat", text)
+
+
+def _who(store: Store, me: Membership) -> list[str]:
+    names = store.names()
+    lines = []
+    for record in sorted(store.peer_records(), key=lambda r: (not r.connected, r.name or "")):
+        if record.id == me.peer_id:
+            continue
+        name = names.get(record.id) or record.name or short_id(record.id)
+        when = "online" if record.connected else f"last seen {hlc.iso_from_ms(record.last_seen)}"
+        lines.append(f"  {name} ({short_id(record.id)}): {when}")
+    return lines or ["  nobody else yet"]
+
+
+def _rooms(store: Store) -> list[str]:
+    rooms = sorted({m.room for m in chat_log(store) if m.recipient is None} | {"general"})
+    return ["  " + ", ".join(f"#{r}" for r in rooms)]
+
+
 async def read_terminal(store: AsyncStore, membership: Membership, room: str) -> None:
-    """Send each typed line as chat; ``/room NAME`` switches rooms."""
-    print(f"type a message and press Enter to send it to #{room}; /room NAME switches rooms")
+    """Send each typed line as chat to the current room; lines starting with ``/`` are
+    console commands (``/help``)."""
+    print(f"type a message and press Enter to send it to #{room}; /help lists the commands")
     while True:
         line = await trio.to_thread.run_sync(sys.stdin.readline, abandon_on_cancel=True)
         if not line:
             return  # end of input: keep running, stop reading
-        text = line.strip()
-        if not text:
+        text = line.rstrip("\r\n")
+        if not text.strip():
             continue
+        command = parse_line(text.strip())
         try:
-            if text.startswith("/room "):
-                room = check_room(text.removeprefix("/room ").strip())
+            if command.name == "help":
+                print(HELP)
+            elif command.name == "who":
+                for out in await trio.to_thread.run_sync(_who, store.store, membership):
+                    print(out)
+            elif command.name == "rooms":
+                for out in await trio.to_thread.run_sync(_rooms, store.store):
+                    print(out)
+            elif command.name == "room":
+                room = check_room(command.arg)
                 print(f"now in #{room}")
-                continue
-            await store.append(membership.signing_key, "chat", {"room": room, "text": text})
+            elif command.name == "quit":
+                os.kill(os.getpid(), signal.SIGTERM)  # the node stops cleanly on SIGTERM
+                return
+            elif command.name == "error":
+                print(command.arg)
+            else:
+                body = {"room": room, "text": command.arg}
+                await store.append(membership.signing_key, "chat", body)
         except PeerclassError as exc:
             print(f"not sent: {exc}")
