@@ -115,7 +115,8 @@ def _json_row(m: ChatMessage, text: str) -> dict[str, Any]:
 def _text_line(m: ChatMessage, text: str, names: dict[bytes, str]) -> str:
     when = local_time_ts(m.ts)
     to = "" if m.recipient is None else f" -> {names.get(m.recipient, '?')} (private)"
-    line = f"{when} [{m.room}] {m.author_name or '?'} ({m.author.hex()[:8]}){to}: {text}"
+    who = names.get(m.author, m.author_name or "?")  # the roster's name (issue 10)
+    line = f"{when} [{m.room}] {who} ({m.author.hex()[:8]}){to}: {text}"
     return safe_line(line)
 
 

@@ -23,7 +23,10 @@ from peer.cli._output import (
     parse_iso_ms,
     print_json,
     print_table,
+    safe_block,
+    safe_line,
 )
+from peer.cli._paging import add_paging_args, paging_of
 from peer.cli._selfcheck import choose_language, run_self_check, self_check_lines
 from peer.errors import UsageError, ValidationError
 from peer.grading import LANGUAGES
@@ -80,6 +83,7 @@ def add_commands(sub: Any) -> None:
     listing = sub.add_parser("submissions", help="list submissions")
     listing.add_argument("--problem", metavar="PROBLEM_ID")
     listing.add_argument("--author", metavar="PEER_ID_OR_NAME")
+    add_paging_args(listing, "submissions")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=with_peer(cmd_submissions))
     one = sub.add_parser("submission", help="look at one submission")
@@ -130,6 +134,13 @@ def _add_problem(sub: Any) -> None:
         metavar="LANG[,LANG]",
         help=f"the languages solutions may be in: {', '.join(LANGUAGES)} (default: python)",
     )
+    publish.add_argument(
+        "--review",
+        choices=("instructor", "peers"),
+        default="instructor",
+        help="who reads the submissions: the instructor (default), or also the classmates who "
+        "have submitted to this problem themselves (peer review)",
+    )
     publish.add_argument("--supersedes", metavar="PROBLEM_ID", help="revise your own problem")
     publish.set_defaults(handler=with_peer(cmd_problem_publish))
     listing = problem_sub.add_parser("list", help="list problems (newest revisions)")
@@ -175,6 +186,7 @@ def _add_feedback(sub: Any) -> None:
     give.set_defaults(handler=with_peer(cmd_feedback_give))
     listing = fb_sub.add_parser("list", help="list feedback (newest revisions)")
     listing.add_argument("--submission", metavar="SUBMISSION_ID")
+    add_paging_args(listing, "feedback")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=with_peer(cmd_feedback_list))
 
@@ -273,6 +285,8 @@ def cmd_problem_publish(args: argparse.Namespace, me: Membership, store: Store) 
         body["languages"] = list(args.languages)
     if args.late_policy != DEFAULT_LATE_POLICY:
         body["late_policy"] = args.late_policy
+    if args.review != "instructor":
+        body["review"] = args.review
     if args.supersedes is not None:
         body["supersedes"] = _own_event(store, args.supersedes, "problem", me.peer_id)
     with _authoring():
@@ -312,7 +326,7 @@ def _due_text(p: Problem) -> str:
 
 
 def _who(author: bytes, name: str | None) -> str:
-    return f"{name or '?'} ({short_id(author)})"
+    return safe_line(f"{name or '?'} ({short_id(author)})")
 
 
 def cmd_problem_list(args: argparse.Namespace, me: Membership, store: Store) -> int:
@@ -358,7 +372,7 @@ def cmd_problem_show(args: argparse.Namespace, me: Membership, store: Store) -> 
         )
         return 0
     kind = "official" if found.official else "practice"
-    print(f"{found.title}  [{kind}, by {_who(found.author, found.author_name)}]")
+    print(f"{safe_line(found.title)}  [{kind}, by {_who(found.author, found.author_name)}]")
     print(f"id {found.id.hex()}")
     if found.tags:
         print(f"tags: {', '.join(found.tags)}")
@@ -370,10 +384,10 @@ def cmd_problem_show(args: argparse.Namespace, me: Membership, store: Store) -> 
     if newest_id != found.id:
         print(f"superseded by a newer revision, {newest_id.hex()[:8]}")
     print()
-    print(found.statement.rstrip())
+    print(safe_block(found.statement.rstrip()))
     for number, example in enumerate(found.examples, 1):
-        print(f"\n--- example {number}: input ---\n{example.input.rstrip()}")
-        print(f"--- example {number}: expected output ---\n{example.output.rstrip()}")
+        print(f"\n--- example {number}: input ---\n{safe_block(example.input.rstrip())}")
+        print(f"--- example {number}: expected output ---\n{safe_block(example.output.rstrip())}")
     return 0
 
 
@@ -431,7 +445,8 @@ def cmd_submissions(args: argparse.Namespace, me: Membership, store: Store) -> i
     if args.problem is not None:
         root = problem_thread(store, args.problem, me.klass.instructor).root
     author = None if args.author is None else resolve_peer(store, args.author)
-    found = list_submissions(store, problem_root=root, author=author)
+    paging = paging_of(args, store, "submission")
+    found = list_submissions(store, problem_root=root, author=author, paging=paging)
     if args.json:
         print_json([submission_json(s) for s in found])
     elif not found:
@@ -473,11 +488,11 @@ def cmd_submission_show(args: argparse.Namespace, me: Membership, store: Store) 
             }
         )
         return 0
-    print(f"{_who(s.author, s.author_name)}, attempt {s.attempt} at {s.problem_title!r}")
+    print(f"{_who(s.author, s.author_name)}, attempt {s.attempt} at {safe_line(s.problem_title)!r}")
     print(f"id {s.id.hex()}, {s.language or SEALED}, self-check passed {_checks_text(s)}")
     print(f"submitted {local_time_ts(s.ts)}{' (late)' if s.late else ''}")
     print()
-    print(SEALED_TEXT if detail.solution is None else detail.solution.rstrip())
+    print(SEALED_TEXT if detail.solution is None else safe_block(detail.solution.rstrip()))
     for f in reviews:
         print()
         _print_feedback(f)
@@ -557,7 +572,7 @@ def _print_feedback(f: Feedback) -> None:
         f"{when} {f.id.hex()[:8]} {_who(f.reviewer, f.reviewer_name)} [{f.role}] on "
         f"{f.submission_id.hex()[:8]}: {f.verdict or SEALED}{score}{revised}"
     )
-    for line in (f.comment or "").rstrip().splitlines():
+    for line in safe_block((f.comment or "").rstrip()).splitlines():
         print(f"    {line}")
 
 
@@ -565,7 +580,8 @@ def cmd_feedback_list(args: argparse.Namespace, me: Membership, store: Store) ->
     submission_id = None
     if args.submission is not None:
         submission_id = store.resolve_prefix(args.submission, kind="submission")
-    found = list_feedback(store, me.klass.instructor, submission=submission_id)
+    paging = paging_of(args, store, "feedback")
+    found = list_feedback(store, me.klass.instructor, submission=submission_id, paging=paging)
     if args.json:
         print_json([feedback_json(f) for f in found])
         return 0
