@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -136,13 +138,16 @@ problems = Table(
 )
 
 
-def _sealed_columns() -> list[Column[bool]]:
+def _sealed_columns() -> list[Column[Any]]:
     """Whether the body was sealed, whether this identity could read it, and whether what it
     read broke the schema (such a row keeps the visible fields only)."""
     return [
         Column("sealed", Boolean, nullable=False, server_default="0"),
         Column("readable", Boolean, nullable=False, server_default="1"),
         Column("invalid", Boolean, nullable=False, server_default="0"),
+        # The sealed envelope while this identity cannot read it: a share that arrives later
+        # (even in the same batch, before the event is in ``events``) opens it from here.
+        Column("envelope", LargeBinary),
     ]
 
 

@@ -7,6 +7,8 @@ Revises: 0002
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -16,11 +18,12 @@ branch_labels = None
 depends_on = None
 
 
-def _sealed_columns() -> list[sa.Column[bool]]:
+def _sealed_columns() -> list[sa.Column[Any]]:
     return [
         sa.Column("sealed", sa.Boolean, nullable=False, server_default="0"),
         sa.Column("readable", sa.Boolean, nullable=False, server_default="1"),
         sa.Column("invalid", sa.Boolean, nullable=False, server_default="0"),
+        sa.Column("envelope", sa.LargeBinary),
     ]
 
 
@@ -102,10 +105,10 @@ def downgrade() -> None:
     for table in ("invites", "content_keys", "shares", "joins", "roster"):
         op.drop_table(table)
     with op.batch_alter_table("feedback") as batch:
-        for name in ("invalid", "readable", "sealed"):
+        for name in ("envelope", "invalid", "readable", "sealed"):
             batch.drop_column(name)
     with op.batch_alter_table("submissions") as batch:
-        for name in ("invalid", "readable", "sealed"):
+        for name in ("envelope", "invalid", "readable", "sealed"):
             batch.drop_column(name)
     with op.batch_alter_table("problems") as batch:
         batch.drop_column("review")

@@ -1,4 +1,10 @@
-"""The report as CSV: one row per (attempt, feedback version), RFC 4180 quoting."""
+"""The report as CSV: one row per (attempt, feedback version), RFC 4180 quoting.
+
+Safe to open in a spreadsheet: a text cell that a spreadsheet would read as a formula (one
+starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading ``'``, as
+OWASP's "CSV injection" advice says, so ``=1+1`` stays the text ``=1+1``. The file starts with
+a UTF-8 byte order mark, so LibreOffice and Excel read names in any script correctly.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +37,16 @@ COLUMNS = (
 )
 
 Cell = str | int | None
+#: What makes a spreadsheet evaluate a cell (OWASP: CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+BOM = "\ufeff"
+
+
+def neutralise(cell: Cell) -> Cell:
+    """A text cell a spreadsheet would evaluate, made plain text; numbers stay numbers."""
+    if isinstance(cell, str) and cell.startswith(_FORMULA_START):
+        return "'" + cell
+    return cell
 
 
 def render_csv(report: Report) -> str:
@@ -39,8 +55,8 @@ def render_csv(report: Report) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(COLUMNS)
-    writer.writerows(_rows(report))
-    return out.getvalue()
+    writer.writerows([neutralise(cell) for cell in row] for row in _rows(report))
+    return BOM + out.getvalue()
 
 
 def _rows(report: Report) -> Iterator[list[Cell]]:

@@ -2,7 +2,9 @@
 
 Names and titles are escaped (they are one line of text, not Markdown); comments are
 Markdown already and are quoted as written, each line inside a block quote so nothing in
-a comment can end the quote or change the document around it.
+a comment can end the quote or change the document around it, except that raw HTML and
+images are made text (:func:`inert_markdown`): a viewer that renders HTML shows a comment's
+``<script>`` as the text it is.
 """
 
 from __future__ import annotations
@@ -180,9 +182,22 @@ def _verdict(v: Version) -> str:
     return f"**{v.verdict}**, {score_text(v.score)}, {when(v.ts)} (feedback {short(v.id)})"
 
 
+#: Where raw HTML could start: ``<`` then a tag name, ``/``, ``!`` or ``?`` (CommonMark's
+#: raw HTML and autolinks). A ``<`` before anything else (``a < b``, ``x<=5``) is plain text.
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def inert_markdown(comment: str) -> str:
+    """The comment's own Markdown, with every way to add live HTML taken out: a tag (or HTML
+    comment, or autolink) is shown as text, and so is an image's Markdown, so a viewer
+    with HTML enabled loads and runs nothing from it (issue 10)."""
+    text = _TAG_START.sub("&lt;", comment)
+    return text.replace("![", "!\\[")
+
+
 def _quote(comment: str, indent: str) -> Iterator[str]:
     if not comment.strip():
         return
-    for line in comment.strip("\n").splitlines():
+    for line in inert_markdown(comment.strip("\n")).splitlines():
         yield f"{indent}> {line}".rstrip()
     yield ""

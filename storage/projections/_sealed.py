@@ -19,11 +19,12 @@ from sqlalchemy import Connection, insert, select, update
 from peer.errors import ValidationError
 from peer.log import (
     Event,
-    decode_event,
     decrypt_body,
     open_envelope,
     open_key,
+    pack,
     seal_body,
+    unpack,
     validate_feedback_inner,
     validate_submission_inner,
 )
@@ -46,10 +47,11 @@ class Opened:
     sealed: bool
     inner: Mapping[str, Any] | None
     invalid: bool = False
+    envelope: bytes | None = None  # kept while unreadable, for a share arriving later
 
     def columns(self, content: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, Any]:
-        values = {"sealed": self.sealed, "readable": self.inner is not None}
-        values["invalid"] = self.invalid
+        values: dict[str, Any] = {"sealed": self.sealed, "readable": self.inner is not None}
+        values |= {"invalid": self.invalid, "envelope": self.envelope}
         if self.inner is not None:
             values.update(content(self.inner))
         return values
@@ -80,15 +82,15 @@ def open_body(conn: Connection, event: Event) -> Opened:
         reader = reader_of(conn)
         key = None if reader is None else open_envelope(reader.signing_key, body["sealed"])
         if key is None:
-            return Opened(sealed=True, inner=None)
+            return Opened(sealed=True, inner=None, envelope=pack(body["sealed"]))
         conn.execute(insert(content_keys).values(event_id=event.id, key=key))
-    return _decrypt(event, key)
+    return _decrypt(event.kind, body["sealed"], key)
 
 
-def _decrypt(event: Event, key: bytes) -> Opened:
+def _decrypt(kind: str, envelope: dict[str, Any], key: bytes) -> Opened:
     try:
-        inner = decrypt_body(key, event.body["sealed"])
-        SEALED_KINDS[event.kind](inner)
+        inner = decrypt_body(key, envelope)
+        SEALED_KINDS[kind](inner)
     except ValidationError:
         return Opened(sealed=True, inner=None, invalid=True)
     return Opened(sealed=True, inner=inner)
@@ -125,18 +127,16 @@ def project_share(conn: Connection, event: Event) -> None:
 
 def _reopen(conn: Connection, event_id: bytes, key: bytes) -> None:
     """Fill in a row projected before its key arrived (a share after the submission)."""
-    from storage.schema import events  # the log itself, to re-read the sealed bytes
-
-    for table, content in ((submissions, submission_content), (feedback, feedback_content)):
-        closed = conn.execute(
-            select(table.c.event_id).where(table.c.event_id == event_id, ~table.c.readable)
-        ).first()
-        if closed is None:
+    for kind, table, content in (
+        ("submission", submissions, submission_content),
+        ("feedback", feedback, feedback_content),
+    ):
+        envelope = conn.execute(
+            select(table.c.envelope).where(table.c.event_id == event_id, ~table.c.readable)
+        ).scalar()
+        if envelope is None:
             continue
-        raw = conn.execute(select(events.c.raw).where(events.c.id == event_id)).scalar()
-        if raw is None:
-            return
-        opened = _decrypt(decode_event(raw), key)
+        opened = _decrypt(kind, unpack(envelope, what="sealed envelope"), key)
         conn.execute(
             update(table).where(table.c.event_id == event_id).values(**opened.columns(content))
         )

@@ -176,7 +176,7 @@ def test_html_differs_only_in_its_footer(classroom: Classroom) -> None:
 
 
 def test_csv_rows(classroom: Classroom) -> None:
-    text = report(classroom.teacher, "--class", "--format", "csv")
+    text = report(classroom.teacher, "--class", "--format", "csv").removeprefix("\ufeff")
     assert text.split("\r\n", 1)[0] == ISSUE_COLUMNS.replace(", ", ",")
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     cells = [

@@ -26,11 +26,13 @@ ISSUE_COLUMNS = (
 
 
 def parse(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text, newline="")))
+    """Read as a spreadsheet does: the byte order mark says UTF-8 and is not a character."""
+    assert text.startswith("\ufeff")
+    return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
 
 
 def test_header_is_exactly_the_issues_columns() -> None:
-    text = render_csv(sample_report())
+    text = render_csv(sample_report()).removeprefix("\ufeff")
     assert text.split("\r\n", 1)[0] == ISSUE_COLUMNS.replace(", ", ",")
     assert list(COLUMNS) == ISSUE_COLUMNS.split(", ")
 

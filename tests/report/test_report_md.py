@@ -6,7 +6,7 @@ from __future__ import annotations
 from markdown_it import MarkdownIt
 
 from peer.report.model import Request
-from peer.report.render_md import escape, render_md
+from peer.report.render_md import escape, inert_markdown, render_md
 from peer.report.summary import build_report
 from tests.report.test_report_summary import (
     CAROL,
@@ -48,7 +48,7 @@ def test_class_report_sections() -> None:
 
 def test_comments_are_quoted_verbatim_and_cannot_add_headings() -> None:
     text = render_md(sample_report())
-    for line in SCRIPT_COMMENT.splitlines():
+    for line in inert_markdown(SCRIPT_COMMENT).splitlines():  # its tags shown as text
         assert f"  > {line}".rstrip() in text.splitlines()
     # "## Nice" in a comment stays inside its quote: no such heading in the document
     assert "Nice" not in headings(text, "h2")
