@@ -114,6 +114,23 @@ sys.exit(0 if any(m["text"] == "hello from the installed wheel" for m in json.lo
 }
 wait_for 60 "the instructor's peer to receive the chat" has_chat
 say "the chat crossed from the student to the instructor"
+# The web UI serves its templates and static files from the installed package.
+UI_URL="$(sed -n 's/^ui at //p' "$KIM.out" | head -1)"
+[ -n "$UI_URL" ] || fail "the instructor's peer printed no 'ui at' line"
+"$VENV_BIN/python" - "$UI_URL" <<'PY' || fail "the web UI did not serve its pages"
+import http.cookiejar, sys, urllib.parse, urllib.request
+base, _, fragment = sys.argv[1].partition("#")
+token = urllib.parse.parse_qs(fragment)["token"][0]
+opener = urllib.request.build_opener(
+    urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+)
+opener.open(base.rstrip("/") + "/session", urllib.parse.urlencode({"token": token}).encode())
+chat = opener.open(base.rstrip("/") + "/chat").read().decode()
+assert "hello from the installed wheel" in chat, chat[:500]
+css = opener.open(base.rstrip("/") + "/static/style.css").read()
+assert len(css) > 100
+PY
+say "the web UI serves its pages and static files"
 "$PC" --data-dir "$KIM" status >/dev/null || fail "status failed"
 "$PC" --data-dir "$KIM" peers >/dev/null || fail "peers failed"
 "$PC" --data-dir "$KIM" report --class --format html -o "$WORK/class.html" \
