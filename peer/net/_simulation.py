@@ -148,6 +148,9 @@ class Network:
     jitter: float = 0.0005
     seed: int = 0
     count_bytes: bool = False
+    #: Every so often each peer asks one random neighbour to compare vectors (as the node's
+    #: anti-entropy task does); None: never.
+    anti_entropy_interval: float | None = None
     now: float = 0.0
     peers: dict[bytes, SimPeer] = attrs.field(factory=dict)
     faults: dict[tuple[bytes, bytes], Faults] = attrs.field(factory=dict)
@@ -160,6 +163,17 @@ class Network:
 
     def __attrs_post_init__(self) -> None:
         self._rng = random.Random(self.seed)
+        if self.anti_entropy_interval is not None:
+            self._at(self.anti_entropy_interval, self._anti_entropy)
+
+    def _anti_entropy(self) -> None:
+        assert self.anti_entropy_interval is not None
+        for peer in list(self.peers.values()):
+            if peer.machines:
+                remote = self._rng.choice(sorted(peer.machines))
+                peer.machines[remote].request_sync()
+                self._pump(peer.id, remote)
+        self._at(self.now + self.anti_entropy_interval, self._anti_entropy)
 
     # ---- building ---------------------------------------------------------------------
 

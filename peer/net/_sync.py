@@ -500,7 +500,7 @@ class SyncMachine:
         return self._serve_all and now >= self._next_full_serve
 
     def _ping_due(self, now: float) -> bool:
-        return now - self._last_sent >= self.config.ping_interval
+        return now >= self._last_sent + self.config.ping_interval  # as _next_wake adds
 
     def _next_wake(self) -> float:
         times = [self._last_sent + self.config.ping_interval]
