@@ -437,6 +437,7 @@ def submission_json(s: Submission) -> dict[str, Any]:
         "checks_passed": s.checks_passed,
         "checks_total": s.checks_total,
         "late": s.late,
+        "readable": s.readable,  # false: sealed to others; language and checks are null
     }
 
 
@@ -561,6 +562,7 @@ def feedback_json(f: Feedback) -> dict[str, Any]:
         "comment": f.comment,
         "ts": iso_from_ts(f.ts),
         "revision_of": f.revision_of.hex() if f.revision_of else None,
+        "readable": f.readable,  # false: sealed to others; verdict, score, comment are null
     }
 
 

@@ -39,6 +39,7 @@ SUBMISSION_KEYS = {
     "checks_passed",
     "checks_total",
     "late",
+    "readable",
 }
 FEEDBACK_KEYS = {
     "id",
@@ -52,6 +53,7 @@ FEEDBACK_KEYS = {
     "comment",
     "ts",
     "revision_of",
+    "readable",
 }
 ADD = "a, b = map(int, input().split())\nprint(a + b)\n"
 
