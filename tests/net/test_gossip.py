@@ -4,6 +4,7 @@ reordered messages and links that come and go; one copy per delivery once the tr
 
 from __future__ import annotations
 
+import itertools
 import random
 
 from hypothesis import HealthCheck, given, settings
@@ -14,7 +15,7 @@ from peer.net._simulation import Counters, Faults, Network, random_mesh, simulat
 
 def chain_of(network: Network, count: int) -> list[bytes]:
     ids = [network.add_peer(f"p{i}") for i in range(count)]
-    for left, right in zip(ids, ids[1:], strict=False):
+    for left, right in itertools.pairwise(ids):
         network.link(left, right)
     return ids
 
