@@ -60,7 +60,7 @@ def from_os_error(exc: OSError, data_dir: Path | None) -> StorageError | None:
         )
     if exc.errno in _DENIED:
         return StorageReadOnlyError(
-            f"no permission to write {where}: fix the owner or permissions of {place}, "
+            f"no permission to use {where}: fix the owner or permissions of {place}, "
             "or give --data-dir a directory you own"
         )
     if exc.errno in _MISSING:

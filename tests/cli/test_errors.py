@@ -190,6 +190,28 @@ def test_an_unexpected_error_goes_to_the_log_file_with_a_pointer(
     assert "Traceback" in log and "RuntimeError: a bug in event_count" in log
 
 
+def test_a_data_dir_of_another_user_is_one_line(tmp_path: Path) -> None:
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("running a command as another user needs root and setpriv")
+    tmp_path.chmod(0o755)
+    kim = tmp_path / "kim"  # made by root, mode 0700
+    pc_ok(kim, "init", "--name", "Kim", "--role", "instructor", "--class", "X")
+    nobody = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+    for data_dir, args in (
+        (kim, ["status"]),
+        (kim, ["chat", "send", "hi"]),
+        (kim / "sub", ["init", "--name", "Lee", "--role", "instructor", "--class", "Y"]),
+    ):
+        done = subprocess.run(
+            [*nobody, sys.executable, "-m", "peer", "--data-dir", str(data_dir), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode != 0, args
+        assert "no permission to use" in _one_line_error(done.stderr), args
+
+
 # ---- a full or read-only disk ---------------------------------------------------------
 
 _COUNT_EVENTS = """
