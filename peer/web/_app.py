@@ -37,6 +37,8 @@ T = TypeVar("T")
 HERE = Path(__file__).parent
 #: Bigger bodies are refused before they are read (a solution is at most 64 KiB).
 MAX_BODY = 4 * 1024 * 1024
+#: One form field or file: beyond a chat message (16,000 characters, URL-encoded) or a solution.
+MAX_PART = 1024 * 1024
 REPORT_TYPES = {
     "html": "text/html; charset=utf-8",
     "md": "text/markdown; charset=utf-8",
@@ -151,7 +153,7 @@ def _id(text: str) -> bytes:
 
 async def _form(ctx: WebContext, request: Request) -> FormData:
     """The posted form, after its CSRF token is checked (403 otherwise)."""
-    form = await request.form(max_files=1, max_fields=200, max_part_size=MAX_SOLUTION_BYTES * 2)
+    form = await request.form(max_files=1, max_fields=200, max_part_size=MAX_PART)
     token = form.get(CSRF_FIELD)
     if not ctx.access.csrf_ok(token if isinstance(token, str) else None):
         raise Forbidden("refused: the form has no valid CSRF token (reload the page)")
@@ -200,6 +202,7 @@ def build_app(ctx: WebContext) -> Starlette:
         route("/submissions/{sid}", submission_page),
         route("/submissions/{sid}", feedback_post, ("POST",)),
         route("/instructor", instructor_page),
+        route("/instructor/roster", roster_post, ("POST",)),
         route("/instructor/publish", publish_page),
         route("/instructor/publish", publish_post, ("POST",)),
         route("/report", report_download),
@@ -397,6 +400,29 @@ async def instructor_page(ctx: WebContext, request: Request) -> Response:
     _instructor_only(ctx)
     view = await ctx.read(model.instructor_view, ctx.me)
     return ctx.page(request, "instructor.html", nav="instructor", view=view)
+
+
+async def roster_post(ctx: WebContext, request: Request) -> Response:
+    """Admit a pending (or removed) identity, or remove a member: a signed roster event."""
+    _instructor_only(ctx)
+    form = await _form(ctx, request)
+    peer = _id(_text(form, "peer"))
+    action = _text(form, "action")
+    view = await ctx.read(model.instructor_view, ctx.me)
+    entry = next((e for e in view.roster if e.peer_id == peer), None)
+    if entry is None:
+        raise NotFound("nobody with that id is in the roster")
+    if action == "admit" and entry.state != "member":
+        body = {"action": "admit", "peer": peer, "name": entry.name, "role": "student"}
+    elif action == "remove" and entry.state != "removed" and peer != ctx.me.peer_id:
+        body = {"action": "remove", "peer": peer}
+    else:
+        raise Forbidden(f"cannot {action} {entry.name}: they are {entry.state}")
+    try:
+        await authoring.append(ctx.store, ctx.me, "roster", body)
+    except authoring.FormError as exc:
+        raise Forbidden(str(exc)) from None
+    return _see_other("/instructor#roster-title")
 
 
 async def publish_page(

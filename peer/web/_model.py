@@ -31,6 +31,7 @@ from storage.queries import (
     review_queue,
     students,
 )
+from storage.queries._roster import RosterEntry, roster_entries
 
 DEFAULT_ROOM = "general"
 #: A room page shows this many of its latest messages.
@@ -337,6 +338,7 @@ class InstructorView:
     problems: tuple[Problem, ...]
     rows: tuple[ProgressRow, ...]
     waiting: tuple[Submission, ...]  # newest first
+    roster: tuple[RosterEntry, ...]  # members, pending, removed
 
 
 def instructor_view(store: Store, me: Membership) -> InstructorView:
@@ -353,7 +355,12 @@ def instructor_view(store: Store, me: Membership) -> InstructorView:
     rows = tuple(
         ProgressRow(s, names.get(s) or s.hex()[:8], tuple(per_student.get(s, []))) for s in people
     )
-    return InstructorView(tuple(problems), rows, tuple(waiting_for_verdict(store, me)))
+    return InstructorView(
+        tuple(problems),
+        rows,
+        tuple(waiting_for_verdict(store, me)),
+        tuple(roster_entries(store, instructor)),
+    )
 
 
 def waiting_for_verdict(store: Store, me: Membership) -> list[Submission]:
