@@ -33,9 +33,14 @@ lint: $(STAMP)
 smoke:
 	PYTHON=$(PYTHON) ci/smoke.sh
 
+# The figures of the README's benchmark section, in one run (pyzmq for the comparison).
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/catchup.py --runs 7
+	$(BIN)/python bench/fanout.py
+	$(BIN)/python bench/class.py
+	$(BIN)/python bench/history.py
 
 clean:
 	rm -rf $(VENV)

@@ -19,7 +19,7 @@ import nacl.signing
 
 from peer.log import Event, make_event
 from storage import Store
-from storage import _store as store_module
+from storage import _ingest as ingest_module
 
 BATCH = 1000
 
@@ -39,7 +39,7 @@ def make_events(events: int, authors: int) -> list[bytes]:
     return raws
 
 
-one_per_run = store_module._authenticated_prefix
+one_per_run = ingest_module._authenticated_prefix
 
 
 def _every_signature(run: list[Event], out: object) -> list[Event]:
@@ -85,11 +85,11 @@ def main() -> int:
     try:
         timed_ingest(raws)
         print(f"  (signatures checked: {checked} for {len(raws)} events)")
-        store_module._authenticated_prefix = _every_signature
+        ingest_module._authenticated_prefix = _every_signature
         elapsed = timed_ingest(raws)
     finally:
         Event.verify_signature = original  # type: ignore[method-assign]
-        store_module._authenticated_prefix = one_per_run
+        ingest_module._authenticated_prefix = one_per_run
     print(f"ingest, every signature checked:             {len(raws) / elapsed:,.0f} events/s")
     return 0
 
