@@ -350,20 +350,30 @@ class Node:
         or not on / removed from the roster) once STRANGER_GRACE has passed, so throwaway
         identities made from an invite cannot hold the session slots; and drop the address
         book rows such identities leave behind."""
+        forget_rounds = 0
         while True:
             await trio.sleep(STRANGER_CHECK_INTERVAL)
             now = trio.current_time()
             connected = dict(self.mesh.sessions)
-            for peer_id in set(self._stranger_since) - set(connected):
-                del self._stranger_since[peer_id]
+            if set(self._stranger_since) - set(connected):
+                # Gone: its row is marked disconnected as its connection ends; drop it then.
+                forget_rounds = 2
             for peer_id, until in list(self._turned_away.items()):
                 if until <= now:
                     del self._turned_away[peer_id]
-            strangers = await trio.to_thread.run_sync(
-                self.store.store.strangers_among, list(connected)
-            )
-            for peer_id in strangers:
-                since = self._stranger_since.setdefault(peer_id, now)
+            try:
+                strangers = await trio.to_thread.run_sync(
+                    self.store.store.strangers_among, list(connected)
+                )
+                if forget_rounds:
+                    forget_rounds -= 1
+                    await trio.to_thread.run_sync(self.store.store.forget_strangers)
+            except StorageError:  # the store tells the person itself; look again later
+                continue
+            self._stranger_since = {
+                p: self._stranger_since.get(p, now) for p in strangers if p in connected
+            }
+            for peer_id, since in self._stranger_since.items():
                 if now - since >= STRANGER_GRACE and peer_id in self.mesh.sessions:
                     log.info(
                         "closing connection with %s: not a member of this class that we know",
@@ -371,9 +381,6 @@ class Node:
                     )
                     self._turned_away[peer_id] = now + STRANGER_COOLDOWN
                     self.mesh.sessions[peer_id][0].close("not a member of this class that we know")
-            for peer_id in set(self._stranger_since) - strangers:
-                del self._stranger_since[peer_id]
-            await trio.to_thread.run_sync(self.store.store.forget_strangers)
 
     # ---- connections ----------------------------------------------------------------
 
@@ -493,6 +500,10 @@ class Node:
         hello = shaken.hello
         if self._turned_away.get(hello.peer_id, -1e9) > trio.current_time():
             await _say_bye(shaken.framed, "not a member of this class that we know")
+            return False
+        if await self.store.roster_state(hello.peer_id) == "removed":  # issue 10: no grace
+            log.info("refused %s: removed from the class roster", short_id(hello.peer_id))
+            await _say_bye(shaken.framed, "removed from the class roster")
             return False
         address = f"{host}:{port if port is not None else hello.port}"
         label = f"peer {short_id(hello.peer_id)} at {address}"
