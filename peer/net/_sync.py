@@ -465,8 +465,9 @@ class SyncMachine:
 
     def _due_grafts(self, now: float) -> dict[bytes, int]:
         """Plumtree's graft: announced events still missing after ``graft_timeout`` are asked
-        of the link that announced them (which becomes eager), unless another link already
-        is fetching them; then this one waits another timeout."""
+        of the link that announced them (which then pushes that author to us: the link joins
+        the author's tree), unless another link already is fetching them; then this one waits
+        another timeout."""
         grafts: dict[bytes, int] = {}
         timeout = self.config.graft_timeout
         for author, (seq, due) in list(self._missing.items()):
@@ -482,10 +483,9 @@ class SyncMachine:
             if len(grafts) >= self.config.vector_chunk:
                 break
         for author, held in grafts.items():
+            # It pushes this author to us from now on; we don't push it back up the tree.
             self.remote_known[author] = min(held, self.remote_known.get(author, held))
-            self.eager[author] = True
             self._pruned_them.discard(author)
-        self._bound(len(self.eager), "announcement")
         return grafts
 
     def pushes_eagerly(self, author: bytes) -> bool:

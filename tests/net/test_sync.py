@@ -180,7 +180,7 @@ def test_a_missed_announcement_is_grafted_after_the_timeout() -> None:
     m.received(IHave(vector(a=4)), 1.0)
     assert drain(m, 1.0 + GRAFT_TIMEOUT * 0.9) == []
     assert sent(drain(m, 1.0 + GRAFT_TIMEOUT)) == [Want({A: 1}, graft=True)]
-    assert m.pushes_eagerly(A)  # the graft made the link eager for that author
+    assert not m.pushes_eagerly(A)  # it pushes A to us now; we don't push A back up
     assert drain(m, 5.0) == [Send(Ping())]  # once
 
 
