@@ -58,6 +58,8 @@ class SimStore:
     logs: dict[bytes, list[bytes]] = attrs.field(factory=dict)
     refs: list[Ref] = attrs.field(factory=list)
     fork_points: dict[bytes, int] = attrs.field(factory=dict)
+    #: Size of an event on the wire (the toy header padded), for the byte counts.
+    event_bytes: int = 250
 
     @property
     def max_local_id(self) -> int:
@@ -66,16 +68,17 @@ class SimStore:
     def append(self, author: bytes, branch: int = 0) -> bytes:
         log = self.logs.setdefault(author, [])
         seq = len(log) + 1
-        raw = _RAW.pack(author, seq, _event_id(author, seq, branch))
-        self._store(author, seq, raw[40:])
-        return raw
+        event_id = _event_id(author, seq, branch)
+        self._store(author, seq, event_id)
+        return self.raw(author, seq)
 
     def _store(self, author: bytes, seq: int, event_id: bytes) -> None:
         self.logs.setdefault(author, []).append(event_id)
         self.refs.append(Ref(len(self.refs) + 1, author, seq, event_id))
 
     def raw(self, author: bytes, seq: int) -> bytes:
-        return _RAW.pack(author, seq, self.logs[author][seq - 1])
+        head = _RAW.pack(author, seq, self.logs[author][seq - 1])
+        return head.ljust(self.event_bytes, b"\0")
 
     def ingest(self, raws: list[bytes], pushed: bool) -> IngestOutcome:
         """What the real store's ingest does, minus signatures: store what continues a log,
@@ -84,8 +87,8 @@ class SimStore:
         seen: dict[bytes, int] = {}
         gaps: dict[bytes, int] = {}
         duplicates = count = 0
-        for raw in sorted(raws, key=lambda r: _RAW.unpack(r)[:2]):
-            author, seq, event_id = _RAW.unpack(raw)
+        for raw in sorted(raws, key=lambda r: _RAW.unpack_from(r)[:2]):
+            author, seq, event_id = _RAW.unpack_from(raw)
             seen[author] = max(seq, seen.get(author, 0))
             log = self.logs.get(author, [])
             if seq <= len(log):
