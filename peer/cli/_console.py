@@ -3,19 +3,22 @@ lines sent as chat."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import attrs
 import trio
 
 from peer.errors import PeerclassError
 from peer.identity import Membership, short_id
-from peer.log import Event, check_room, decode_event, hlc, is_late, unseal
+from peer.log import MAX_CHAT_TEXT, Event, check_room, decode_event, hlc, is_late, unseal
 from storage import AsyncStore, Store
 from storage.queries import chat_log
 from storage.queries._curriculum import (
@@ -220,8 +223,9 @@ class Command:
     arg: str = ""
 
 
-def parse_line(text: str) -> Command:
-    """A typed line as a command: lines starting with ``/`` are never sent as chat."""
+def parse_line(text: str, *, cooked: bool = True) -> Command:
+    """A typed line as a command: lines starting with ``/`` are never sent as chat. A
+    ``cooked`` terminal (no prompt_toolkit) cuts lines at its limit without telling."""
     if text.startswith("/"):
         word, _, rest = text[1:].partition(" ")
         word = word.lower()
@@ -230,7 +234,13 @@ def parse_line(text: str) -> Command:
         if word == "room":
             return Command("room", rest.strip()) if rest.strip() else Command("error", "/room NAME")
         return Command("error", f"unknown command /{word}; /help lists the commands")
-    if len(text) >= TERMINAL_LINE_LIMIT:
+    if len(text) > MAX_CHAT_TEXT:
+        return Command(
+            "error",
+            f"not sent: the message is {len(text):,} characters; the limit is "
+            f"{MAX_CHAT_TEXT:,}. Split it, or share long text as a problem or submission",
+        )
+    if cooked and len(text) >= TERMINAL_LINE_LIMIT:
         return Command(
             "error",
             f"not sent: the line is {len(text):,} characters, the terminal's limit, so it was "
@@ -258,35 +268,86 @@ def _rooms(store: Store) -> list[str]:
 
 async def read_terminal(store: AsyncStore, membership: Membership, room: str) -> None:
     """Send each typed line as chat to the current room; lines starting with ``/`` are
-    console commands (``/help``)."""
+    console commands (``/help``). On a terminal, arriving lines are printed above the line
+    being typed (prompt_toolkit), which is redrawn intact below them."""
     print(f"type a message and press Enter to send it to #{room}; /help lists the commands")
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        await _prompt_loop(store, membership, room)
+        return
     while True:
         line = await trio.to_thread.run_sync(sys.stdin.readline, abandon_on_cancel=True)
         if not line:
             return  # end of input: keep running, stop reading
-        text = line.rstrip("\r\n")
-        if not text.strip():
-            continue
-        command = parse_line(text.strip())
+        room = await _handle(store, membership, room, line.rstrip("\r\n"), cooked=True)
+
+
+async def _handle(
+    store: AsyncStore, membership: Membership, room: str, text: str, *, cooked: bool
+) -> str:
+    """Do what one typed line asks; the room to use from now on."""
+    if not text.strip():
+        return room
+    command = parse_line(text.strip(), cooked=cooked)
+    try:
+        if command.name == "help":
+            print(HELP)
+        elif command.name == "who":
+            for out in await trio.to_thread.run_sync(_who, store.store, membership):
+                print(out)
+        elif command.name == "rooms":
+            for out in await trio.to_thread.run_sync(_rooms, store.store):
+                print(out)
+        elif command.name == "room":
+            room = check_room(command.arg)
+            print(f"now in #{room}")
+        elif command.name == "quit":
+            os.kill(os.getpid(), signal.SIGTERM)  # the node stops cleanly on SIGTERM
+        elif command.name == "error":
+            print(command.arg)
+        else:
+            await store.append(membership.signing_key, "chat", {"room": room, "text": command.arg})
+    except PeerclassError as exc:
+        print(f"not sent: {exc}")
+    return room
+
+
+async def _prompt_loop(store: AsyncStore, membership: Membership, room: str) -> None:
+    """Read lines with prompt_toolkit in a worker thread (it runs its own asyncio loop there)
+    while this thread's prints go through ``patch_stdout``, above the prompt line."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.patch_stdout import patch_stdout
+
+    session: PromptSession[str] = PromptSession()
+    finished = threading.Event()
+
+    def ask(prompt: str) -> str | None:
         try:
-            if command.name == "help":
-                print(HELP)
-            elif command.name == "who":
-                for out in await trio.to_thread.run_sync(_who, store.store, membership):
-                    print(out)
-            elif command.name == "rooms":
-                for out in await trio.to_thread.run_sync(_rooms, store.store):
-                    print(out)
-            elif command.name == "room":
-                room = check_room(command.arg)
-                print(f"now in #{room}")
-            elif command.name == "quit":
-                os.kill(os.getpid(), signal.SIGTERM)  # the node stops cleanly on SIGTERM
-                return
-            elif command.name == "error":
-                print(command.arg)
-            else:
-                body = {"room": room, "text": command.arg}
-                await store.append(membership.signing_key, "chat", body)
-        except PeerclassError as exc:
-            print(f"not sent: {exc}")
+            return session.prompt(prompt)
+        except EOFError:
+            return None
+        except KeyboardInterrupt:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C stops the peer, as without a prompt
+            return None
+        finally:
+            finished.set()
+
+    with patch_stdout(raw=True):
+        try:
+            while True:
+                finished.clear()
+                line = await trio.to_thread.run_sync(ask, f"#{room}> ", abandon_on_cancel=True)
+                if line is None:
+                    return
+                room = await _handle(store, membership, room, line, cooked=False)
+        finally:
+            # Cancelled while the prompt waits: end it, so the terminal leaves raw mode.
+            _stop_prompt(session.app)
+            with trio.move_on_after(2, shield=True):
+                await trio.to_thread.run_sync(finished.wait, 2.0)
+
+
+def _stop_prompt(app: Any) -> None:
+    loop = getattr(app, "loop", None)
+    if app.is_running and loop is not None:
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(lambda: app.exit(exception=EOFError()))
