@@ -298,12 +298,13 @@ def cmd_peers(args: argparse.Namespace) -> int:
         running = _pid_alive(store.running_pid())
         records = [r for r in store.peer_records() if r.id != membership.peer_id]
         forked = store.forked_authors()
+        names = store.names()  # the roster's names (issue 10), not what profiles claim
     finally:
         store.close()
     rows: list[dict[str, Any]] = [
         {
             "peer_id": r.id.hex(),
-            "name": r.name,
+            "name": names.get(r.id, r.name),
             "address": r.address,
             "last_seen": iso_from_ms(r.last_seen),
             "connected": running and r.connected,

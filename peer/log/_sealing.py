@@ -29,8 +29,10 @@ NONCE_SIZE = nacl.secret.SecretBox.NONCE_SIZE  # 24
 #: A content key sealed to one recipient: ephemeral public key + MAC + the 32-byte key.
 KEY_BOX_SIZE = 32 + 16 + KEY_SIZE
 MAX_RECIPIENTS = 16
-#: Sealed bodies hold at most a 64 KiB solution plus its checks; 200 KiB bounds any of them.
-MAX_SEALED_CT = 200 * 1024
+#: Sealed bodies hold at most a 64 KiB solution plus 20 self-check details of 2,000 characters
+#: (up to 4 bytes each): 240 KiB bounds any of them, padding included, inside a 256 KiB event.
+MAX_SEALED_CT = 240 * 1024
+_MAC_SIZE = nacl.secret.SecretBox.MACBYTES
 _MIN_BUCKET = 256
 _LENGTH = struct.Struct(">I")
 
@@ -94,7 +96,8 @@ def seal_body(inner: dict[str, Any], recipients: Iterable[bytes]) -> tuple[dict[
         raise ValidationError(f"a sealed body needs 1 to {MAX_RECIPIENTS} recipients")
     content_key = nacl.utils.random(KEY_SIZE)
     nonce = nacl.utils.random(NONCE_SIZE)
-    ct = nacl.secret.SecretBox(content_key).encrypt(pad(pack(inner)), nonce).ciphertext
+    padded = pad(pack(inner), cap=MAX_SEALED_CT - _MAC_SIZE)
+    ct = nacl.secret.SecretBox(content_key).encrypt(padded, nonce).ciphertext
     envelope = {"nonce": nonce, "ct": bytes(ct), "keys": [seal_key(content_key, r) for r in unique]}
     return envelope, content_key
 

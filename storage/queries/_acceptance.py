@@ -2,7 +2,9 @@
 
 The latest instructor verdict decides. With no instructor feedback, each peer reviewer's latest
 verdict counts once, and a strict majority of ``accept`` accepts. Only the newest version of
-each piece of feedback is given here, so revisions replace what they revise.
+each piece of feedback is given here, so revisions replace what they revise. Peer verdicts
+count from roster members only (issue 10): ``list_feedback`` leaves out those of pending,
+removed and unknown identities, and verdicts this identity cannot read are not given here.
 """
 
 from __future__ import annotations

@@ -119,3 +119,17 @@ def test_old_unpadded_private_messages_still_open() -> None:
     )
     old = bytes(box.encrypt(b"from before padding"))
     assert unseal(bob, pid(alice), pid(bob), old) == "from before padding"
+
+
+def test_the_largest_valid_submission_still_seals_into_a_valid_event() -> None:
+    alice, teacher = key(), key()
+    wide = "\U0001f600"  # 4 bytes in UTF-8
+    inner = {
+        "language": "python",
+        "solution": wide * (64 * 1024 // 4),
+        "checks": [{"passed": False, "detail": wide * 2000}] * 20,
+    }
+    envelope, _ = seal_body(inner, [pid(alice), pid(teacher)])
+    body = {"problem": bytes(32), "attempt": 1, "sealed": envelope}
+    event = make_event(alice, seq=1, prev=None, ts=10, kind="submission", body=body)
+    assert decode_event(event.raw) == event
