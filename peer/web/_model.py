@@ -286,12 +286,13 @@ def may_review(store: Store, me: Membership, s: Submission) -> bool:
     """The instructor reviews everything; a student reviews a classmate's submission to a
     problem they have submitted to themselves (the peer-review rule of DESIGN section 7).
 
-    Seam for the privacy work: when problems carry ``review: peers`` and submissions are
-    sealed, this should also require that flag and a readable submission.
+    Seam for the privacy work: when problems carry a ``review: peers`` flag in the queries,
+    require it here too (today a readable submission to a problem one has submitted to).
     """
     if me.is_instructor:
         return True
-    return has_submitted(store, me.peer_id, s.problem_id)
+    # A sealed submission not shared with this student cannot be read, so not reviewed.
+    return s.readable and has_submitted(store, me.peer_id, s.problem_id)
 
 
 @attrs.frozen

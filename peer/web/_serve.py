@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import webbrowser
 from collections.abc import Callable
 from pathlib import Path
@@ -72,6 +73,16 @@ def _forget_url(data_dir: Path) -> None:
         (data_dir / URL_FILE).unlink()
 
 
+def _check_free(port: int) -> None:
+    """A one-line error for a --ui-port in use, before hypercorn fails deep in its nursery."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as hypercorn binds
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise UsageError(f"cannot serve the UI on 127.0.0.1:{port}: {exc.strerror}") from None
+
+
 def _my_name(store: AsyncStore, me: Membership) -> str:
     return store.store.names().get(me.peer_id) or me.peer_id.hex()[:8]
 
@@ -105,10 +116,9 @@ async def serve_ui(
     config.graceful_timeout = 1.0
     async with trio.open_nursery() as nursery:
         nursery.start_soon(follow, store, ctx.network, ctx.live)
-        try:
-            binds = await nursery.start(serve, build_app(ctx), config)
-        except OSError as exc:
-            raise UsageError(f"cannot serve the UI on 127.0.0.1:{port}: {exc.strerror}") from None
+        if port:
+            _check_free(port)
+        binds = await nursery.start(serve, build_app(ctx), config)
         url = f"{binds[0]}/#token={access.token}"
         try:
             await trio.to_thread.run_sync(_write_url, data_dir, url)
