@@ -213,7 +213,7 @@ def build_app(ctx: WebContext) -> Starlette:
     signin = ctx.env.get_template("signin.html")
 
     def sign_in_page() -> bytes:
-        return signin.render(class_name=ctx.me.klass.name, error=None).encode()
+        return signin.render(error=None).encode()
 
     return Guard(app, ctx.access, sign_in_page)  # type: ignore[return-value]
 
@@ -233,7 +233,7 @@ async def sign_in(ctx: WebContext, request: Request) -> Response:
     token = form.get("token")
     if not ctx.access.token_ok(token if isinstance(token, str) else None):
         html = ctx.env.get_template("signin.html").render(
-            class_name=ctx.me.klass.name, error="that token is not this run's token"
+            error="that token is not this run's token"
         )
         return HTMLResponse(html, status_code=401, headers={"cache-control": "no-store"})
     response = _see_other("/chat")

@@ -78,9 +78,11 @@ def _check_a11y(page: object) -> None:
     assert problems == [], f"{page.url}: {problems}"  # type: ignore[attr-defined]
 
 
-def _shoot(page: object, name: str) -> None:
-    """Screenshots of the page as it is, in light and dark."""
+def _shoot(page: object, name: str, show: str | None = None) -> None:
+    """Screenshots of the page as it is (scrolled to ``show``), in light and dark."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    if show is not None:
+        page.locator(show).scroll_into_view_if_needed()  # type: ignore[attr-defined]
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme)  # type: ignore[attr-defined]
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{scheme}.png"))  # type: ignore[attr-defined]
@@ -103,6 +105,12 @@ def test_a_class_session_in_three_browsers(peers: tuple[ClassDirs, list[str]]) -
                 assert "token" not in page.url
                 pages.append(page)
             teacher, minjun, ada = pages
+            stranger = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+            stranger.goto(t_base + "/problems")  # no token: the sign-in page, nothing else
+            expect(stranger.locator("h1")).to_have_text("peerclass")
+            assert "두 수의 합" not in stranger.content()
+            _check_a11y(stranger)
+            _shoot(stranger, "signin")
             _shoot(minjun, "signed-in-chat-empty")
 
             # -- chat arrives live on the others' pages --------------------------------------
@@ -175,7 +183,7 @@ def test_a_class_session_in_three_browsers(peers: tuple[ClassDirs, list[str]]) -
             expect(minjun.locator(".dry-run")).to_contain_text("passed 1 of 1")
             expect(minjun.locator("#attempts")).to_contain_text("No attempts yet")
             _check_a11y(minjun)
-            _shoot(minjun, "problem-dry-run")
+            _shoot(minjun, "problem-dry-run", show=".dry-run")
             minjun.click("button[value=submit]")
             minjun.wait_for_url("**submitted=1")
             expect(minjun.locator("#attempts")).to_contain_text("Attempt 1")
@@ -206,7 +214,7 @@ def test_a_class_session_in_three_browsers(peers: tuple[ClassDirs, list[str]]) -
             expect(minjun.locator("#attempts .pill-accepted")).to_be_visible()
             assert minjun.evaluate(STAYED)
             assert minjun.url.startswith(problem_url.split("?")[0])
-            _shoot(minjun, "problem-feedback")
+            _shoot(minjun, "problem-feedback", show="#attempts")
             minjun.goto(m_base + "/feedback")
             expect(minjun.locator("#my-submissions")).to_contain_text("95/100")
             _check_a11y(minjun)
