@@ -24,7 +24,15 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from peer.identity import Membership
-from peer.log import MAX_CHAT_TEXT, MAX_SOLUTION_BYTES, VERDICTS, hlc
+from peer.log import (
+    DEFAULT_LANGUAGES,
+    DEFAULT_LATE_POLICY,
+    LATE_POLICIES,
+    MAX_CHAT_TEXT,
+    MAX_SOLUTION_BYTES,
+    VERDICTS,
+    hlc,
+)
 from peer.report.safe_markdown import render_markdown
 from peer.web import _authoring as authoring
 from peer.web import _model as model
@@ -133,6 +141,8 @@ def make_env() -> jinja2.Environment:
     env.filters["thousands"] = lambda n: f"{n:,}"
     env.globals["VERDICTS"] = VERDICTS
     env.globals["MAX_CHAT_TEXT"] = MAX_CHAT_TEXT
+    env.globals["LATE_POLICIES"] = LATE_POLICIES
+    env.globals["ALL_LANGUAGES"] = ("python", "c")
     env.globals["MAX_SOLUTION_BYTES"] = MAX_SOLUTION_BYTES
     return env
 
@@ -463,13 +473,20 @@ async def publish_post(ctx: WebContext, request: Request) -> Response:
         supersedes = _id(supersedes_text) if supersedes_text else None
         if supersedes is None and not ctx.me.is_instructor:
             raise Forbidden("only the instructor publishes official problems")
+        due = authoring.parse_due(_text(form, "due"), _text(form, "tz_offset"))
+        if due is not None and due < hlc.wall_ms() and supersedes is None:
+            raise authoring.FormError("the due time has already passed; choose a later one")
         body = authoring.problem_body(
             _text(form, "title"),
             _text(form, "statement"),
             examples,
             _text(form, "tags"),
-            authoring.parse_due(_text(form, "due"), _text(form, "tz_offset")),
+            due,
             supersedes,
+            # none ticked: the default (python), as the CLI does without --languages
+            languages=[str(v) for v in form.getlist("languages")] or list(DEFAULT_LANGUAGES),
+            late_policy=_text(form, "late_policy") or DEFAULT_LATE_POLICY,
+            review=_text(form, "review") or "instructor",
         )
         problem_id = await authoring.append(ctx.store, ctx.me, "problem", body)
     except authoring.FormError as exc:

@@ -17,6 +17,8 @@ from peer.errors import PeerclassError, ValidationError
 from peer.identity import Membership
 from peer.log import (
     CONTROL_RE,
+    DEFAULT_LANGUAGES,
+    DEFAULT_LATE_POLICY,
     MAX_CHAT_TEXT,
     MAX_CHECK_DETAIL,
     MAX_SOLUTION_BYTES,
@@ -75,6 +77,10 @@ def problem_body(
     tags_text: str,
     due: int | None,
     supersedes: bytes | None,
+    *,
+    languages: Sequence[str] = DEFAULT_LANGUAGES,
+    late_policy: str = DEFAULT_LATE_POLICY,
+    review: str = "instructor",
 ) -> dict[str, Any]:
     tags = list(dict.fromkeys(t.strip() for t in tags_text.split(",") if t.strip()))
     try:
@@ -96,6 +102,14 @@ def problem_body(
     }
     if due is not None:
         body["due"] = due
+    if not languages:
+        raise FormError("choose at least one language solutions may be in")
+    if tuple(languages) != DEFAULT_LANGUAGES:  # defaults are left out: older peers know them
+        body["languages"] = list(languages)
+    if late_policy != DEFAULT_LATE_POLICY:
+        body["late_policy"] = late_policy
+    if review != "instructor":
+        body["review"] = review
     if supersedes is not None:
         body["supersedes"] = supersedes
     return body

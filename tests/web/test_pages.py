@@ -57,6 +57,7 @@ def test_publish_dry_run_then_submit(teacher_ui: Ui, klass: ClassDirs) -> None:
             "tags": "io",
             "due": "2030-01-02T09:30",
             "tz_offset": "-540",  # the browser is in UTC+9
+            "late_policy": "refuse-grade",
             "input1": "hi\n",
             "output1": "hi\n",
         },
@@ -66,6 +67,13 @@ def test_publish_dry_run_then_submit(teacher_ui: Ui, klass: ClassDirs) -> None:
         p for p in list_problems(teacher_ui.store, teacher_ui.me.peer_id) if p.title == "Echo"
     )
     assert problem.due == 1893544200000  # 2030-01-02 00:30 UTC
+    assert problem.late_policy == "refuse-grade" and problem.languages == ("python",)
+    past = _post(
+        teacher_ui,
+        "/instructor/publish",
+        {"title": "Old", "statement": "x", "due": "2001-01-01T00:00"},
+    )
+    assert past.status_code == 400 and "already passed" in past.text
     shown = teacher_ui.client.get(response.headers["location"]).text
     assert "&lt;script&gt;" in shown and "<script>alert" not in shown
     for student in klass.students:
