@@ -165,11 +165,17 @@ def cmd_grade(args: argparse.Namespace, me: Membership, store: Store) -> int:
         )
     grader = Grader(me, store, problem, suite)
     cursor = store.max_local_id()  # before choosing: --watch then misses nothing
+    every = grader.submissions()
     if args.all:
-        waiting = {s.id for s in review_queue(store, me.klass.instructor)}
-        chosen = [s for s in grader.submissions() if s.id in waiting]
+        graded = {
+            f.submission_id
+            for f in list_feedback(store, me.klass.instructor)
+            if f.role == "instructor"
+        }
+        chosen = [s for s in every if s.id not in graded]
     else:
-        chosen = [s for s in grader.submissions() if s.id in _latest_ids(grader.submissions())]
+        latest = _latest_ids(every)
+        chosen = [s for s in every if s.id in latest]
     if not args.watch:
         for submission in chosen:
             print(grader.grade(submission), flush=True)
@@ -180,7 +186,7 @@ def cmd_grade(args: argparse.Namespace, me: Membership, store: Store) -> int:
             if stop.requested:
                 break
             print(grader.grade(submission), flush=True)
-        _watch(grader, cursor, stop)
+        _watch(grader, cursor, stop, {s.id for s in chosen})
     print("stopped watching", flush=True)
     return 0
 
@@ -207,8 +213,9 @@ def _stop_on_signals() -> Iterator[_Stop]:
             signal.signal(sig, handler)
 
 
-def _watch(grader: Grader, cursor: int, stop: _Stop) -> None:
-    """Grade each submission to the problem stored after ``cursor``, as it arrives."""
+def _watch(grader: Grader, cursor: int, stop: _Stop, done: set[bytes]) -> None:
+    """Grade each submission to the problem stored after ``cursor`` (and not in ``done``),
+    as it arrives."""
     print(f"watching for new submissions to {grader.problem.title!r} (Ctrl-C stops)", flush=True)
     store = grader.store
     while not stop.requested:
@@ -218,10 +225,11 @@ def _watch(grader: Grader, cursor: int, stop: _Stop) -> None:
         refs = store.refs_after(cursor, 1000)
         cursor = refs[-1].local_id
         wanted = [r.local_id for r in refs if r.kind == "submission"]
-        arrived = {decode_event(raw).id for raw in store.raws(wanted)}
+        arrived = {decode_event(raw).id for raw in store.raws(wanted)} - done
         for submission in grader.submissions():
             if submission.id in arrived and not stop.requested:
                 print(grader.grade(submission), flush=True)
+                done.add(submission.id)
 
 
 @attrs.frozen
