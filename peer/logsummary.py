@@ -152,7 +152,9 @@ class RepeatLimiter(logging.Handler):
         self.target.handle(record)
 
     def close(self) -> None:
+        """Say what is pending, then close the target too (this handler owns it)."""
         self._tally.flush()
+        self.target.close()
         super().close()
 
     async def run(self, check_every: float = 5.0) -> None:

@@ -96,6 +96,12 @@ def _remove_ours(root: logging.Logger) -> None:
             handler.close()
 
 
+def close_logging() -> None:
+    """Take out what :func:`setup_logging` installed, saying any pending summaries (a command
+    run in-process, as the tests do, leaves nothing behind)."""
+    _remove_ours(logging.getLogger())
+
+
 def setup_logging(command: str, data_dir: Path, *, file_log: bool) -> LogSetup:
     """Install the terminal handler, and for ``file_log`` the rotating file in ``data_dir``
     (an OSError if it cannot be written: the caller tells the person why)."""

@@ -18,7 +18,7 @@ from peer.cli import _report as commands_report
 from peer.cli import _roster as commands_roster
 from peer.cli import _ui as commands_ui
 from peer.cli._args import ENV_HOME, default_data_dir
-from peer.cli._logging import record_internal_error, setup_logging
+from peer.cli._logging import close_logging, record_internal_error, setup_logging
 from peer.errors import PeerclassError
 from peer.identity import has_identity
 from storage import as_storage_error
@@ -82,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"peerclass: internal error, details in {where}", file=sys.stderr)
         return 1
+    finally:
+        close_logging()
 
 
 def expected_error(exc: BaseException, data_dir: Path) -> str | None:
