@@ -32,7 +32,8 @@ def test_a_forked_author_is_shown_kept_as_evidence_and_relayed_up_to_the_fork(
     pc_ok(twin_dir, "chat", "send", "my answer is B")
     cheater = bytes.fromhex(pc_ok(cheater_dir, "status", "--json").json()["peer_id"])
     branch_a, branch_b = _raws(cheater_dir, cheater), _raws(twin_dir, cheater)
-    assert branch_a[0] == branch_b[0] and branch_a[1] != branch_b[1]
+    agreed = len(branch_a) - 1  # what the copy held before each side wrote on its own
+    assert branch_a[:agreed] == branch_b[:agreed] and branch_a[-1] != branch_b[-1]
 
     teacher = Store.open(klass.instructor)
     try:
@@ -40,12 +41,12 @@ def test_a_forked_author_is_shown_kept_as_evidence_and_relayed_up_to_the_fork(
         result = teacher.ingest(branch_b)
         assert result.forks == 1 and not result.stored
         assert teacher.forked_authors() == {cheater}
-        # Both signed versions of seq 2 are kept: ours in the log, theirs as evidence.
-        kept = teacher.event_by_id(decode_event(branch_a[1]).id)
+        # Both signed versions of the forked seq are kept: ours in the log, theirs as evidence.
+        kept = teacher.event_by_id(decode_event(branch_a[-1]).id)
         assert kept is not None and kept.body["text"] == "my answer is A"
         with teacher.read() as conn:
             evidence = conn.exec_driver_sql("SELECT conflicting_raw FROM forks").scalars().all()
-        assert evidence == [branch_b[1]]
+        assert evidence == [branch_b[-1]]
     finally:
         teacher.close()
 
@@ -56,7 +57,7 @@ def test_a_forked_author_is_shown_kept_as_evidence_and_relayed_up_to_the_fork(
     assert listed[cheater.hex()]["forked"] is True
 
     # A newcomer syncing from the teacher gets everyone's log, the forked author's only up to
-    # the fork (seq 1, which both copies signed; not either seq 2).
+    # the fork (what both copies signed; not either last event).
     teacher_id = status["peer_id"]
     newcomer = klass.students[1]
     port = free_udp_port()
@@ -70,8 +71,8 @@ def test_a_forked_author_is_shown_kept_as_evidence_and_relayed_up_to_the_fork(
             20,
             "the teacher's later message to arrive",
         )
-        wait_until(lambda: heads(newcomer).get(cheater.hex()) == 1, 20, "the agreed prefix")
-        assert heads(newcomer)[cheater.hex()] == 1
+        wait_until(lambda: heads(newcomer).get(cheater.hex()) == agreed, 20, "the agreed prefix")
+        assert heads(newcomer)[cheater.hex()] == agreed
     finally:
         sink.stop()
         source.stop()
