@@ -572,14 +572,21 @@ def test_beacons_go_to_the_broadcast_address_of_every_interface_that_is_up() -> 
         port = 47999
         receivers = [
             ns.popen(where, sys.executable, "-c", _RECEIVE_ONE, str(port))
-            for where in (left, right)
+            for where in (left, right, dark)
         ]
         for receiver in receivers:  # each says when it is bound
             assert receiver.stdout is not None and receiver.stdout.readline() == "ready\n"
         beacons = ns.popen(sender, sys.executable, "-c", _SEND_BEACONS, str(port))
         try:
-            heard = [r.communicate(timeout=20)[0].strip() for r in receivers]
+            heard = [r.communicate(timeout=20)[0].strip() for r in receivers[:2]]
+            assert heard == ["10.91.1.1", "10.91.2.1"]
+            assert receivers[2].poll() is None  # nothing on the link that is down
+            # The link comes up while the sender runs: it is found on the next round.
+            ns.run(sender, "ip", "link", "set", "eth3", "up")
+            assert receivers[2].communicate(timeout=20)[0].strip() == "10.91.3.1"
         finally:
             beacons.kill()
             beacons.wait(10)
-        assert heard == ["10.91.1.1", "10.91.2.1"]
+            for receiver in receivers:
+                receiver.kill()
+                receiver.wait(10)
