@@ -224,7 +224,7 @@ class DropCounts:
     def recent(self) -> dict[str, int]:
         return dict(self._recent)
 
-    def summarise(self, seconds: float) -> tuple[int, str] | None:
+    def summarise(self, seconds: float, what: str = "dropped beacons") -> tuple[int, str] | None:
         """One log line (level, text) for what was dropped since the last call; resets."""
         if not self._recent:
             return None
@@ -235,7 +235,7 @@ class DropCounts:
         quiet = set(self._recent) <= _QUIET_REASONS
         self._recent.clear()
         self._sources.clear()
-        text = f"dropped beacons in the last {seconds:.0f}s: " + ", ".join(parts)
+        text = f"{what} in the last {seconds:.0f}s: " + ", ".join(parts)
         return (logging.INFO if quiet else logging.WARNING), text
 
 

@@ -417,9 +417,9 @@ class Node:
         now = trio.current_time()
         if now - self._refused_logged_at >= SUMMARY_INTERVAL:
             self._refused_logged_at = now
-            summary = self.refused.summarise(SUMMARY_INTERVAL)
+            summary = self.refused.summarise(SUMMARY_INTERVAL, "refused connections")
             if summary is not None:
-                log.warning("%s", summary[1].replace("dropped beacons", "refused connections"))
+                log.warning("%s", summary[1])
 
     async def _dial_loop(self, connections: trio.Nursery) -> None:
         """Dial every known peer we are not connected to, each address with its own backoff;
