@@ -63,6 +63,15 @@ from storage.queries._curriculum import (
 Handler = Callable[[argparse.Namespace, Membership, Store], int]
 SEALED = "sealed"
 SEALED_TEXT = "(sealed: you cannot read this)"
+#: What a reader of a sealed body found broken (its schema): shown, never used (issue 10).
+INVALID = "INVALID (its sealed content breaks the schema)"
+
+
+def _closed(item: Submission | Feedback) -> str:
+    """How a body this identity cannot show is marked: sealed to others, or invalid."""
+    return INVALID if item.invalid else SEALED
+
+
 LATE_POLICY_TEXT = {
     "accept": "accepted as on time",
     "mark": "marked late",
@@ -314,7 +323,7 @@ def problem_json(p: Problem) -> dict[str, Any]:
 
 def _checks_text(s: Submission) -> str:
     if s.checks_passed is None or s.checks_total is None:
-        return SEALED
+        return _closed(s)
     return f"{s.checks_passed}/{s.checks_total}"
 
 
@@ -461,7 +470,7 @@ def cmd_submissions(args: argparse.Namespace, me: Membership, store: Store) -> i
                     s.problem_title,
                     _who(s.author, s.author_name),
                     str(s.attempt),
-                    s.language or SEALED,
+                    s.language or _closed(s),
                     _checks_text(s),
                     local_time_ts(s.ts),
                     "late" if s.late else "-",
@@ -490,7 +499,7 @@ def cmd_submission_show(args: argparse.Namespace, me: Membership, store: Store) 
         )
         return 0
     print(f"{_who(s.author, s.author_name)}, attempt {s.attempt} at {safe_line(s.problem_title)!r}")
-    print(f"id {s.id.hex()}, {s.language or SEALED}, self-check passed {_checks_text(s)}")
+    print(f"id {s.id.hex()}, {s.language or _closed(s)}, self-check passed {_checks_text(s)}")
     print(f"submitted {local_time_ts(s.ts)}{' (late)' if s.late else ''}")
     print()
     print(SEALED_TEXT if detail.solution is None else safe_block(detail.solution.rstrip()))
@@ -572,7 +581,7 @@ def _print_feedback(f: Feedback) -> None:
     revised = " (revised)" if f.revision_of else ""
     print(
         f"{when} {f.id.hex()[:8]} {_who(f.reviewer, f.reviewer_name)} [{f.role}] on "
-        f"{f.submission_id.hex()[:8]}: {f.verdict or SEALED}{score}{revised}"
+        f"{f.submission_id.hex()[:8]}: {f.verdict or _closed(f)}{score}{revised}"
     )
     for line in safe_block((f.comment or "").rstrip()).splitlines():
         print(f"    {line}")
@@ -652,7 +661,7 @@ def cmd_progress(args: argparse.Namespace, me: Membership, store: Store) -> int:
                     _due_text(p.problem),
                     str(p.attempts),
                     _checks_text(p.latest) if p.latest else "-",
-                    ", ".join(f"{f.verdict} ({f.role})" for f in p.verdicts) or "-",
+                    ", ".join(f"{f.verdict or SEALED} ({f.role})" for f in p.verdicts) or "-",
                     "yes" if p.accepted else "no",
                     "late" if p.latest is not None and p.latest.late else "-",
                 ]
