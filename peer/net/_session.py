@@ -172,11 +172,13 @@ class Session:
         async with to_ingest:
             while True:
                 message: Message | None = None
-                with trio.move_on_at(machine.idle_deadline()) as idle:
+                listening = trio.current_time()
+                with trio.move_on_at(machine.idle_deadline(listening)) as idle:
                     message = await self.framed.receive()
                 if idle.cancelled_caught:
-                    machine.check_idle(trio.current_time())  # raises if nothing was heard
-                    continue  # an ingest finished meanwhile: the other side is alive
+                    # Raises if nothing was heard; else an ingest finished meanwhile.
+                    machine.check_idle(trio.current_time(), listening)
+                    continue
                 if message is None:
                     log.info("%s closed the connection", self.label)
                     scope.cancel()

@@ -513,13 +513,15 @@ class SyncMachine:
 
     # ---- liveness ---------------------------------------------------------------------------
 
-    def idle_deadline(self) -> float:
-        """When the connection counts as dead if nothing more is heard."""
-        return self._last_heard + self.config.idle_timeout
+    def idle_deadline(self, listening_since: float = float("-inf")) -> float:
+        """When the connection counts as dead if nothing more is heard. Only time spent
+        listening counts: a reader held up by a slow store (``listening_since`` is when it
+        started to listen again) has not been waiting for the other side."""
+        return max(self._last_heard, listening_since) + self.config.idle_timeout
 
-    def check_idle(self, now: float) -> None:
-        """Raise if nothing was heard for ``idle_timeout``."""
-        if now >= self.idle_deadline():
+    def check_idle(self, now: float, listening_since: float = float("-inf")) -> None:
+        """Raise if nothing was heard for ``idle_timeout`` while listening."""
+        if now >= self.idle_deadline(listening_since):
             raise ProtocolError(f"nothing heard for {self.config.idle_timeout:.0f}s")
 
     # ---- helpers ----------------------------------------------------------------------------

@@ -404,6 +404,14 @@ def test_nothing_heard_for_the_idle_timeout_is_a_dead_link() -> None:
         m.check_idle(IDLE_TIMEOUT)
 
 
+def test_time_not_spent_listening_does_not_count_as_silence() -> None:
+    m = synced()
+    # The reader was held up by a slow store until t=20 and only now listens again.
+    m.check_idle(20.0 + IDLE_TIMEOUT - 0.01, listening_since=20.0)
+    with pytest.raises(ProtocolError, match="nothing heard"):
+        m.check_idle(20.0 + IDLE_TIMEOUT, listening_since=20.0)
+
+
 def test_every_message_or_stored_batch_counts_as_heard() -> None:
     m = synced()
     m.received(Ping(), 5.0)
