@@ -618,3 +618,46 @@ async def test_a_peer_holding_more_of_our_own_log_is_reported(
 
 async def _told(told: list[int]) -> bool:
     return bool(told)
+
+
+# ---- gossip without duplicates ----------------------------------------------------------
+
+
+async def test_a_triangle_of_sessions_delivers_each_live_event_once(
+    stores: Callable[[str], AsyncStore],
+) -> None:
+    """Each peer's own events go straight to both others; the relays only announce them (the
+    other holds them already), so no event arrives twice, where flooding sent each twice."""
+    a, b, c = stores("a"), stores("b"), stores("c")
+    keys = {s: new_key() for s in (a, b, c)}
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            pairs = [
+                await connect(
+                    nursery,
+                    x,
+                    y,
+                    a_options={"gossip": Gossip(bytes(keys[x].verify_key))},
+                    b_options={"gossip": Gossip(bytes(keys[y].verify_key))},
+                )
+                for x, y in ((a, b), (b, c), (c, a))
+            ]
+            for i in range(10):
+                for store, key in keys.items():
+                    await store.append(key, "chat", {"room": "general", "text": f"{i}"})
+            await wait_for(lambda: _all_hold(a, b, c, 10))
+            sessions = [s for pair in pairs for s in pair]
+            await wait_for(lambda: _stored(sessions, 3 * 2 * 10))  # the stats follow the store
+            await trio.sleep(0.5)  # any late duplicate would arrive now (graft timeout 0.25 s)
+            nursery.cancel_scope.cancel()
+    assert sum(s.stats.duplicates for s in sessions) == 0
+    same_logs(a, b, c)
+
+
+async def _stored(sessions: list[session_module.Session], count: int) -> bool:
+    return sum(s.stats.events_stored for s in sessions) == count
+
+
+async def _all_hold(a: AsyncStore, b: AsyncStore, c: AsyncStore, count: int) -> bool:
+    vectors = [await s.heads() for s in (a, b, c)]
+    return all(len(v) == 3 and set(v.values()) == {count} for v in vectors)
