@@ -15,6 +15,7 @@ import trio
 
 from peer.cli._args import ENV_DISCOVERY_ADDR, ENV_DISCOVERY_PORT, host_port, ipv4, tcp_port
 from peer.cli._console import follow_events, read_terminal
+from peer.cli._membership import founding_body, join_body, keep_membership
 from peer.cli._output import iso_from_ms, local_time_iso, print_json, print_table, safe_line
 from peer.cli._presence import tell_presence
 from peer.errors import StorageError, UsageError, ValidationError
@@ -109,8 +110,6 @@ def add_commands(sub: Any) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from peer.cli._roster import founding_body, join_body  # _roster builds on this module
-
     data_dir: Path = args.data_dir
     if has_identity(data_dir):
         raise UsageError(f"{data_dir} already has an identity; nothing was changed")
@@ -207,8 +206,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, membership: Membership) -> int:
-    from peer.cli._roster import keep_membership  # _roster builds on this module
-
     config = NodeConfig(
         bind=args.bind,
         port=args.port,

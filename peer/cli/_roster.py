@@ -1,25 +1,19 @@
-"""The class roster: ``invite``, ``admit``, ``remove``, ``roster``, and the membership work
-the running peer does by itself (admit a valid one-student invite's joiner, share submission
-keys on peer-review problems: ``storage.queries._roster``)."""
+"""The class roster commands: ``invite``, ``admit``, ``remove``, ``roster`` (what the running
+peer does by itself is in ``peer.cli._membership``)."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import secrets
 from typing import Any
 
-import trio
-
 from peer.cli._core import open_peer
 from peer.cli._output import print_json, print_table, safe_line
-from peer.errors import PeerclassError, UsageError, ValidationError
-from peer.identity import ClassInfo, Membership, short_id
-from peer.log import TOKEN_SIZE, seal_body, validate_body
-from storage import AsyncStore, Store
-from storage.queries._roster import RosterEntry, pending_duties, roster_entries, token_hash
-
-log = logging.getLogger("peerclass.roster")
+from peer.errors import UsageError, ValidationError
+from peer.identity import Membership, short_id
+from peer.log import TOKEN_SIZE, validate_body
+from storage import Store
+from storage.queries._roster import RosterEntry, roster_entries, token_hash
 
 
 def add_commands(sub: Any) -> None:
@@ -50,22 +44,6 @@ def add_commands(sub: Any) -> None:
     roster = sub.add_parser("roster", help="list the class roster")
     roster.add_argument("--json", action="store_true")
     roster.set_defaults(handler=cmd_roster)
-
-
-# ---- joining and founding -------------------------------------------------------------
-
-
-def join_body(klass: ClassInfo, name: str, token: bytes | None) -> dict[str, Any]:
-    """A newcomer's ``join``: its name, and the invite's token sealed to the instructor only."""
-    body: dict[str, Any] = {"name": name}
-    if token is not None:
-        body["sealed"], _ = seal_body({"token": token}, [klass.instructor])
-    return body
-
-
-def founding_body(membership: Membership, name: str) -> dict[str, Any]:
-    """The instructor's first roster entry, itself: from then on the class has a roster."""
-    return {"action": "admit", "peer": membership.peer_id, "name": name, "role": "instructor"}
 
 
 # ---- commands ---------------------------------------------------------------------------
@@ -167,23 +145,3 @@ def cmd_roster(args: argparse.Namespace) -> int:
         [[r["peer_id"][:8], r["name"], r["role"], r["state"]] for r in rows],
     )
     return 0
-
-
-# ---- the running peer -------------------------------------------------------------------
-
-
-async def keep_membership(store: AsyncStore, membership: Membership) -> None:
-    """Author what the roster asks of this peer (admits, shares) whenever new events arrive."""
-    cursor = -1
-    while True:
-        if cursor >= 0:
-            await store.watch.wait_beyond(cursor)
-        cursor = store.watch.max_local_id
-        duties = await trio.to_thread.run_sync(pending_duties, store.store)
-        for duty in duties:
-            try:
-                await store.append(membership.signing_key, duty.kind, duty.body)
-            except PeerclassError as exc:  # e.g. a roster event another process just wrote
-                log.warning("could not author %s: %s", duty.kind, exc)
-        if duties:
-            log.info("authored %d roster/share events", len(duties))

@@ -18,10 +18,13 @@ def _file(path: Path, text: str) -> str:
 
 
 def _curriculum(data_dir: Path) -> tuple[Any, Any, Any]:
+    """What every peer agrees on: the problems, and the visible fields of submissions and
+    feedback (their content is sealed to its readers, issue 10)."""
+    visible = ("id", "author", "attempt", "reviewer", "role", "submission_id", "ts")
     return (
         cli_json(data_dir, "problem", "list"),
-        cli_json(data_dir, "submissions"),
-        cli_json(data_dir, "feedback", "list"),
+        [{k: s[k] for k in visible if k in s} for s in cli_json(data_dir, "submissions")],
+        [{k: f[k] for k in visible if k in f} for f in cli_json(data_dir, "feedback", "list")],
     )
 
 
