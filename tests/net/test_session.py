@@ -5,6 +5,7 @@ on the sans-IO machine in test_sync.py."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import math
@@ -21,7 +22,7 @@ import peer.net._session as session_module
 from peer.errors import ProtocolError
 from peer.net._gossip import Gossip
 from peer.net._sync import IDLE_TIMEOUT, PING_INTERVAL, SyncConfig
-from peer.net._wire import Events, FramedStream, Have, Message, Ping
+from peer.net._wire import Events, FramedStream, Have, IHave, Message, Ping
 from storage import Store
 from storage._async import AsyncStore
 from tests.fixtures_core import bad_signature, chain, new_key, raws, wait_for
@@ -661,3 +662,34 @@ async def _stored(sessions: list[session_module.Session], count: int) -> bool:
 async def _all_hold(a: AsyncStore, b: AsyncStore, c: AsyncStore, count: int) -> bool:
     vectors = [await s.heads() for s in (a, b, c)]
     return all(len(v) == 3 and set(v.values()) == {count} for v in vectors)
+
+
+async def test_a_member_naming_made_up_authors_is_disconnected_at_the_cap(
+    stores: Callable[[str], AsyncStore],
+) -> None:
+    """The attack of issue 14: frames naming ever new authors. The session closes once the
+    cap is passed instead of holding them all (measured in test_sync.py)."""
+    a = stores("a")
+    left, right = trio.testing.memory_stream_pair()
+    sa = session(FramedStream(left), a, "A")
+    hostile = FramedStream(right)
+
+    async def flood() -> None:
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            for i in range(100):
+                heads = {(i * 5000 + n).to_bytes(32, "big"): (1, bytes(32)) for n in range(5000)}
+                await hostile.send(IHave(heads))
+
+    async def drain() -> None:
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            while await hostile.receive() is not None:
+                pass
+
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(flood)
+            nursery.start_soon(drain)
+            with pytest.raises(ProtocolError, match="names more than 10000 authors"):
+                await sa.run()
+            await left.aclose()
+            nursery.cancel_scope.cancel()
