@@ -20,7 +20,7 @@ def test_the_demo_plays_the_whole_session_and_exits_zero() -> None:
         "found each other",
         "exited with status 0",
         "caught up in",
-        "problems, submissions and feedback are identical on all 3 peers",
+        "problems and the submissions and feedback that exist are identical on all 3 peers",
         "is on Minho's peer",
         "0 forks",
         "# Feedback history of Jisoo",
