@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from typing import Final
 
 import attrs
-import trio
 
 #: ``extra=`` for log records a person at the terminal should see although they are INFO
 #: (someone joined or left): ``log.info("...", extra=FOR_PEOPLE)``.
@@ -42,8 +41,8 @@ class Tally:
     """Counts per kind of condition; one line per kind that occurred, once per interval.
 
     ``count`` is cheap (a dict update) and says a closed interval's summary as soon as it is
-    called after the interval ends; :meth:`flush_due` (or :meth:`run` in a nursery) says it
-    even when nothing more happens.
+    called after the interval ends; call :meth:`flush_due` now and then (a Trio task, with
+    ``clock=trio.current_time``) to say it even when nothing more happens. Pure: no I/O.
     """
 
     emit: Callable[[str], None]
@@ -83,13 +82,6 @@ class Tally:
         span = describe_span(now - since, self.interval)
         for what, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
             self.emit(f"{n} {what} in {span}")
-
-    async def run(self, check_every: float | None = None) -> None:
-        """Flush when due, until cancelled (beside the code that counts, with ``clock`` set
-        to ``trio.current_time`` when that code runs under Trio)."""
-        while True:
-            await trio.sleep(check_every or self.interval / 4)
-            self.flush_due()
 
 
 class RepeatLimiter(logging.Handler):
@@ -156,12 +148,6 @@ class RepeatLimiter(logging.Handler):
         self._tally.flush()
         self.target.close()
         super().close()
-
-    async def run(self, check_every: float = 5.0) -> None:
-        """End intervals on time, until cancelled (a task in the running peer's nursery)."""
-        while True:
-            await trio.sleep(check_every)
-            self.flush_due()
 
 
 def _shorten(text: str, limit: int = 80) -> str:

@@ -6,8 +6,6 @@ import io
 import logging
 
 import attrs
-import trio
-import trio.testing
 
 from peer.logsummary import FOR_PEOPLE, RepeatLimiter, Tally, describe_span, is_for_people
 
@@ -55,21 +53,6 @@ def test_describe_span() -> None:
     assert describe_span(10, 10) == "the last 10 seconds"
     assert describe_span(3, 60) == "the last minute"
     assert describe_span(61, 60) == "the last 2 minutes"
-
-
-async def test_tally_run_flushes_on_time_with_nothing_new(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    said: list[str] = []
-    tally = Tally(said.append, interval=60.0, clock=trio.current_time)
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(tally.run)
-        tally.count("beacons from another class dropped", 5)
-        await trio.sleep(59)
-        assert said == []
-        await trio.sleep(16)  # the next check after the interval is over
-        assert said == ["5 beacons from another class dropped in the last minute"]
-        nursery.cancel_scope.cancel()
 
 
 def _limited(clock: FakeClock) -> tuple[logging.Logger, RepeatLimiter, io.StringIO]:

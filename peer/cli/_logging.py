@@ -6,7 +6,9 @@ file, and the terminal gets a one-line pointer to it."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import functools
 import logging
 import logging.handlers
 import os
@@ -17,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import attrs
+import trio
 
 from peer.logsummary import RepeatLimiter, is_for_people
 
@@ -71,6 +74,11 @@ class _LogFile(logging.handlers.RotatingFileHandler):
         if not self._failed_now:
             self.failing = False  # written again: a new failure will be told again
 
+    def close(self) -> None:
+        # On a full disk what was buffered is dropped (the file is closed all the same).
+        with contextlib.suppress(OSError):
+            super().close()
+
     def handleError(self, record: logging.LogRecord) -> None:
         self._failed_now = True
         if self.failing:
@@ -96,6 +104,18 @@ def _remove_ours(root: logging.Logger) -> None:
             handler.close()
 
 
+#: How often the running peer ends summary intervals that nothing more was logged in.
+CHECK_EVERY = 5.0
+
+
+async def end_intervals_on_time(limiter: RepeatLimiter) -> None:
+    """Say a limiter's summaries when their interval ends, even if nothing more is logged
+    (a task in the running peer's nursery); until cancelled."""
+    while True:
+        await trio.sleep(CHECK_EVERY)
+        limiter.flush_due()
+
+
 def close_logging() -> None:
     """Take out what :func:`setup_logging` installed, saying any pending summaries (a command
     run in-process, as the tests do, leaves nothing behind)."""
@@ -118,14 +138,14 @@ def setup_logging(command: str, data_dir: Path, *, file_log: bool) -> LogSetup:
         to_file.setFormatter(logging.Formatter(_FILE_FORMAT))
         limited = RepeatLimiter(to_file, interval=SUMMARY_INTERVAL, burst=FILE_BURST)
         handlers.append(limited)
-        tasks.append(limited.run)
+        tasks.append(functools.partial(end_intervals_on_time, limited))
     terminal = logging.StreamHandler(sys.stderr)
     terminal.setFormatter(_TerminalFormatter(log_file))
     where = f"all in {log_file}" if log_file is not None else ""
     shown = RepeatLimiter(terminal, interval=SUMMARY_INTERVAL, burst=TERMINAL_BURST, where=where)
     shown.addFilter(_for_terminal)
     handlers.append(shown)
-    tasks.append(shown.run)
+    tasks.append(functools.partial(end_intervals_on_time, shown))
     for handler in handlers:
         handler.peerclass = True  # type: ignore[attr-defined]
         root.addHandler(handler)

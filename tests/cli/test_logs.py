@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trio
+import trio.testing
 
 from peer.cli import _logging
+from peer.logsummary import RepeatLimiter
 from peer.testing import PeerProcess, free_udp_port, wait_until
 from tests.helpers import make_class
 
@@ -61,6 +65,37 @@ def test_a_full_disk_under_the_log_file_is_one_warning_not_a_traceback_per_recor
     err = capsys.readouterr().err
     assert "Traceback" not in err and "Logging error" not in err
     assert err.count("cannot write the log file") == 1
+
+
+async def test_a_summary_is_said_when_its_minute_ends_though_nothing_more_is_logged(
+    tmp_path: Path,
+    restore_logging: None,
+    capsys: pytest.CaptureFixture[str],
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    setup = _logging.setup_logging("run", tmp_path, file_log=True)
+    limiters = [h for h in logging.getLogger().handlers if isinstance(h, RepeatLimiter)]
+    log = logging.getLogger("peerclass.test")
+    try:
+        for limiter in limiters:  # the limiters read Trio's (jumping) clock
+            limiter.clock = limiter._tally.clock = trio.current_time
+            limiter._window_start = trio.current_time()
+        async with trio.open_nursery() as nursery:
+            for task in setup.tasks:
+                nursery.start_soon(task)
+            for _ in range(40):
+                log.warning("refused connection with %s: %s", "10.1.2.3", "bad handshake")
+            await trio.sleep(30)
+            assert "more like" not in capsys.readouterr().err
+            await trio.sleep(40)  # past the minute, and past the next check
+            err = capsys.readouterr().err
+            nursery.cancel_scope.cancel()
+    finally:
+        for limiter in limiters:
+            limiter.clock = limiter._tally.clock = time.monotonic
+    assert "37 more like “refused connection with 10.1.2.3: bad handshake”" in err
+    assert "in the last minute" in err
+    assert "20 more like" in (tmp_path / "peerclass.log").read_text()  # 20 kept, the rest counted
 
 
 def _flood(host: str, port: int, count: int) -> None:
