@@ -373,8 +373,13 @@ class Node:
             self._stranger_since = {
                 p: self._stranger_since.get(p, now) for p in strangers if p in connected
             }
-            for peer_id, since in self._stranger_since.items():
-                if now - since >= STRANGER_GRACE and peer_id in self.mesh.sessions:
+            for peer_id, since in list(self._stranger_since.items()):
+                # Removed by the roster (issue 10): no grace, unlike a newcomer.
+                removed = (
+                    peer_id in self.mesh.sessions
+                    and await self.store.roster_state(peer_id) == "removed"
+                )
+                if (removed or now - since >= STRANGER_GRACE) and peer_id in self.mesh.sessions:
                     log.info(
                         "closing connection with %s: not a member of this class that we know",
                         short_id(peer_id),
