@@ -247,3 +247,10 @@ def median(values: Sequence[float]) -> float:
 
 def delta(after: dict[str, Any], before: dict[str, Any], key: str) -> int:
     return int(after[key]) - int(before[key])
+
+
+def load_note() -> str:
+    """The machine's load averages (1, 5, 15 min): these benches share 2 cores with whatever
+    else runs, and the figures mean little without it."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores"

@@ -10,6 +10,7 @@ signature per author per batch, SQLite insert and projection) and both processes
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import statistics
 import sys
@@ -94,6 +95,7 @@ def main() -> int:
     parser.add_argument("--authors", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3, help="catch-ups to time (median shown)")
     args = parser.parse_args()
+    print("load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()), flush=True)
     with tempfile.TemporaryDirectory(prefix="peerclass-bench-") as tmp:
         root = Path(tmp)
         full = root / "full"

@@ -30,6 +30,7 @@ from _common import (
     BenchPeer,
     delta,
     heads_of,
+    load_note,
     make_class,
     wait_for,
     wait_mesh_stable,
@@ -172,6 +173,7 @@ def main() -> int:
         parser.error("--peers must each be 2 to 60 and --messages 1 to 5000")
     if not 0 <= args.sim_peers <= 2000 or not 1 <= args.sim_degree <= 32:
         parser.error("--sim-peers must be 0 to 2000 and --sim-degree 1 to 32")
+    print(load_note(), flush=True)
     rows = []
     for n in args.peers:
         print(f"class of {n}: starting", flush=True)
@@ -196,6 +198,7 @@ def main() -> int:
         )
     if args.sim_peers:
         print(run_simulation(args.sim_peers, args.messages, args.sim_degree))
+    print(load_note())
     return 0
 
 

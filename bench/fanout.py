@@ -28,6 +28,7 @@ from _common import (
     BenchPeer,
     delta,
     head_of,
+    load_note,
     make_class,
     median,
     percentile,
@@ -249,6 +250,7 @@ def main() -> int:
         parser.error("--receivers must be 1 to 40 and each rate 1 to 1000 messages/s")
     if not 0 < args.seconds <= 120:
         parser.error("--seconds must be more than 0 and at most 120")
+    print(load_note(), flush=True)
     print(f"fan-out: 1 author, {args.receivers} receivers, {args.seconds:g} s per rate", flush=True)
     ours = run_peerclass(args.receivers, args.rates, args.seconds)
     theirs: list[Figures] = []
@@ -278,6 +280,7 @@ def main() -> int:
         + ", ".join(f"{f.rate}/s {fmt(f.author_lag_ms)}" for f in ours)
         + ")"
     )
+    print(load_note())
     return 0
 
 

@@ -203,6 +203,7 @@ def main() -> int:
     args = parser.parse_args()
     if not AUTHORS <= args.events <= 5_000_000:
         parser.error(f"--events must be {AUTHORS} to 5,000,000")
+    print("load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()), flush=True)
     with contextlib.ExitStack() as stack:
         if args.store is None:
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pc-hist-")))
