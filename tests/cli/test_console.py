@@ -100,7 +100,12 @@ class Terminal:
 def _open_terminal(data_dir: Path, discovery_port: int) -> Terminal:
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    env = {**os.environ, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1", "PEERCLASS_DISCOVERY_ADDR": LOOPBACK_BROADCAST}
+    env = {
+        **os.environ,
+        "TERM": "xterm",
+        "PROMPT_TOOLKIT_NO_CPR": "1",  # a pty that answers no cursor-position requests
+        "PEERCLASS_DISCOVERY_ADDR": LOOPBACK_BROADCAST,
+    }
     process = subprocess.Popen(
         [
             *peerclass_command(data_dir, "run", "--bind", "127.0.0.1", "--no-ui"),
