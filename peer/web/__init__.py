@@ -2,8 +2,8 @@
 127.0.0.1, behind a per-run token, a Host check and CSRF tokens; pages rendered on the
 server, live over Server-Sent Events. Nothing imports this package but the CLI."""
 
-from peer.web._app import WebContext as WebContext
 from peer.web._app import build_app as build_app
+from peer.web._context import WebContext as WebContext
 from peer.web._live import Live as Live
 from peer.web._live import Offline as Offline
 from peer.web._live import follow as follow

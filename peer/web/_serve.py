@@ -19,7 +19,8 @@ from hypercorn.trio import serve
 from peer.errors import UsageError
 from peer.identity import Membership
 from peer.net import Node
-from peer.web._app import ReadMarks, WebContext, build_app
+from peer.web._app import build_app
+from peer.web._context import ReadMarks, WebContext
 from peer.web._live import follow
 from peer.web._security import Access, new_token
 from storage import AsyncStore
