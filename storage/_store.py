@@ -147,11 +147,12 @@ class Store:
             ).scalar()
         if made_for == wanted:
             return
-        if made_for is not None or self.event_count() > 0:
-            self.rebuild_projections()
-        with self._write() as conn:
-            conn.execute(delete(meta).where(meta.c.key == "projection_reader"))
-            conn.execute(insert(meta).values(key="projection_reader", value=wanted))
+        self.rebuild_projections()  # records whom they are now made for
+
+    def _record_reader(self, conn: Connection) -> None:
+        wanted = "" if self._reader is None else self._reader.peer_id.hex()
+        conn.execute(delete(meta).where(meta.c.key == "projection_reader"))
+        conn.execute(insert(meta).values(key="projection_reader", value=wanted))
 
     def _migrate(self) -> None:
         """Bring the schema to the newest migration (Alembic is only loaded when needed)."""
@@ -293,6 +294,7 @@ class Store:
             # Cleared in the rebuild's own transaction: a crash before it commits means the
             # next open rebuilds again.
             conn.execute(delete(meta).where(meta.c.key == "rebuild_projections"))
+            self._record_reader(conn)  # projections hold what this reader can read
             projections.clear_all(conn)
             result = conn.execute(select(events.c.raw).order_by(events.c.local_id))
             for (raw,) in result:
