@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from peer.web import _model as model
 from peer.web._context import HERE, MAX_BODY, Forbidden, Handler, NotFound, WebContext, see_other
 from peer.web._live import stream
 from peer.web._pages import (
@@ -37,6 +38,8 @@ def build_app(ctx: WebContext) -> Starlette:
     def route(path: str, handler: Handler, methods: tuple[str, ...] = ("GET",)) -> Route:
         async def endpoint(request: Request) -> Response:
             try:
+                if request.method == "GET":
+                    ctx.standing = await ctx.read(model.standing, ctx.me)
                 return await handler(ctx, request)
             except NotFound as exc:
                 return ctx.page(request, "error.html", 404, title="Not found", message=str(exc))

@@ -83,6 +83,8 @@ class WebContext:
     readers: trio.CapacityLimiter = attrs.field(factory=lambda: trio.CapacityLimiter(2))
     env: jinja2.Environment = attrs.field(factory=lambda: make_env())
     me_name: str = ""
+    #: This student's roster state when not a member ("pending", "removed"); per request.
+    standing: str | None = None
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking read (``fn(store, *args)``) in a worker thread."""
@@ -95,6 +97,7 @@ class WebContext:
             request=request,
             me=self.me,
             me_name=self.me_name,
+            standing=self.standing,
             csrf=self.access.csrf,
             csrf_field=CSRF_FIELD,
             sync=self.live.sync,

@@ -370,6 +370,17 @@ def waiting_for_verdict(store: Store, me: Membership) -> list[Submission]:
     return list(reversed(review_queue(store, me.klass.instructor)))
 
 
+def standing(store: Store, me: Membership) -> str | None:
+    """'pending' or 'removed' when this student is not (or no longer) a member: shown on every
+    page, since their work does not count until the instructor admits them."""
+    if me.is_instructor:
+        return None
+    for entry in roster_entries(store, me.klass.instructor):
+        if entry.peer_id == me.peer_id:
+            return None if entry.state == "member" else entry.state
+    return None
+
+
 def due_text(due_ms: int | None, now_ms: int) -> str:
     """'due in 2 days', 'due in 3 hours', 'overdue by 1 day' (the page localises the date)."""
     if due_ms is None:

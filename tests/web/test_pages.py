@@ -116,8 +116,17 @@ def test_the_instructor_admits_and_removes_from_the_roster(
         e for e in roster_entries(teacher_ui.store, teacher_ui.me.peer_id) if e.name == "박서연"
     )
     assert entry.state == "pending"
+    _bring(klass.instructor, Store.open(newcomer), close=True)
+    ui_gen = open_ui(newcomer)
+    pending = next(ui_gen)
+    try:
+        pending.sign_in()
+        assert "waiting for the instructor to admit you" in pending.client.get("/problems").text
+    finally:
+        ui_gen.close()
     teacher_ui.sign_in()
     assert "Admit 박서연" in teacher_ui.client.get("/instructor").text
+    assert "waiting for the instructor" not in teacher_ui.client.get("/problems").text
     admitted = _post(
         teacher_ui, "/instructor/roster", {"peer": entry.peer_id.hex(), "action": "admit"}
     )
