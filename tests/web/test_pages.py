@@ -31,6 +31,10 @@ def test_a_message_over_the_limit_is_refused_with_a_clear_message(teacher_ui: Ui
     assert response.status_code == 400
     assert f"the limit is {MAX_CHAT_TEXT:,}" in response.text
     assert len(chat_log(teacher_ui.store)) == before
+    in_lab = _post(
+        teacher_ui, "/chat?room=lab", {"room": "lab", "text": "가" * (MAX_CHAT_TEXT + 1)}
+    )
+    assert in_lab.status_code == 400 and '<h1 id="conv-title">#lab' in in_lab.text
     at_limit = _post(teacher_ui, "/chat", {"room": "general", "text": "가" * MAX_CHAT_TEXT})
     assert at_limit.status_code == 303
     assert len(chat_log(teacher_ui.store)[-1].text) == MAX_CHAT_TEXT
