@@ -43,6 +43,9 @@ DEFAULT_COMMANDS = [
     "chat log --since {recent}",
     "chat log --limit 50 --json",
     "chat log",
+    # The curriculum reads never touch the chat log: a big chat history costs them nothing.
+    "submissions --limit 50",
+    "report --class --format json",
 ]
 
 
