@@ -10,7 +10,6 @@ the failed tests only. ``--watch`` then keeps grading what arrives, as its own p
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import time
 from collections.abc import Iterator
@@ -44,9 +43,6 @@ from storage.queries import (
     review_queue,
 )
 
-#: Set to ``off`` to make ``grade`` behave as on a computer without a sandbox (for tests and
-#: for trying the refusal); it can only ever stop code from running, never let it run.
-ENV_SANDBOX = "PEERCLASS_SANDBOX"
 #: How often ``grade --watch`` looks for new submissions: one indexed ``max(local_id)`` read
 #: of the local store, which costs microseconds (it never touches the network).
 WATCH_INTERVAL = 0.5
@@ -144,13 +140,6 @@ def _latest_ids(submissions: list[Submission]) -> set[bytes]:
 # ---- grade ------------------------------------------------------------------------------------
 
 
-def sandbox_problem() -> str | None:
-    """Why hidden tests cannot run here, or None when the sandbox works."""
-    if os.environ.get(ENV_SANDBOX, "").strip().lower() == "off":
-        return f"the sandbox is turned off ({ENV_SANDBOX}=off)"
-    return sandbox_available()
-
-
 def cmd_grade(args: argparse.Namespace, me: Membership, store: Store) -> int:
     if not me.is_instructor:
         raise UsageError(
@@ -158,7 +147,7 @@ def cmd_grade(args: argparse.Namespace, me: Membership, store: Store) -> int:
         )
     suite = load_test_folder(args.tests)
     problem = problem_thread(store, args.problem, me.klass.instructor)
-    reason = sandbox_problem()
+    reason = sandbox_available()  # PEERCLASS_SANDBOX=off: as if there were none
     if reason is not None:
         raise UsageError(
             f"cannot grade: {reason}; hidden tests only ever run in the sandbox, so nothing ran"

@@ -19,6 +19,7 @@ from ._languages import Program as Program
 from ._languages import prepare_program as prepare_program
 from ._languages import run_program as run_program
 from ._sandbox import DEFAULT_LIMITS as DEFAULT_LIMITS
+from ._sandbox import ENV_SANDBOX as ENV_SANDBOX
 from ._sandbox import Limits as Limits
 from ._sandbox import RunResult as RunResult
 from ._sandbox import RunStatus as RunStatus

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import pytest
@@ -15,17 +16,25 @@ needs_sandbox = pytest.mark.skipif(
 )
 
 
-def live_processes_of(uid: int) -> int:
-    """Processes of ``uid`` on this machine that are still running (zombies left out)."""
+def unique_process_name() -> str:
+    """A process name (comm, at most 15 characters) no other run on this machine uses."""
+    return f"pcbomb{secrets.token_hex(4)}"
+
+
+def live_processes_named(name: str) -> int:
+    """Processes on this machine named ``name`` that are still running (zombies left out).
+
+    Counting by a name only this test's program takes keeps sandboxes others run on the same
+    machine (their processes run as uid 65534 too) out of the count.
+    """
     count = 0
-    for status in Path("/proc").glob("[0-9]*/status"):
+    for comm in Path("/proc").glob("[0-9]*/comm"):
         try:
-            text = status.read_text()
-        except OSError:  # gone meanwhile
+            if comm.read_text().rstrip("\n") != name:
+                continue
+            state = (comm.parent / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):  # gone meanwhile
             continue
-        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-        if fields.get("Uid", "").split()[:1] == [str(uid)] and not fields[
-            "State"
-        ].strip().startswith("Z"):
+        if state not in ("Z", "X"):
             count += 1
     return count

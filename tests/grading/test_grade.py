@@ -9,15 +9,22 @@ import pytest
 
 from peer.errors import UsageError
 from peer.grading import (
+    ENV_SANDBOX,
+    CompileError,
     GradeResult,
     Limits,
     SandboxUnavailable,
     TestCase,
     TestSuite,
-    _grade,
+    _sandbox,
     grade_submission,
     load_test_folder,
     outputs_match,
+    prepare_program,
+    run_program,
+    run_sandboxed,
+    sandbox_available,
+    sandbox_python,
     self_check,
 )
 
@@ -177,6 +184,31 @@ def test_limits_become_reasons(source: str, reason: str) -> None:
     assert result.failed == (("only", reason),)
 
 
+@needs_sandbox
+def test_c_whose_malloc_fails_silently_is_a_runtime_error_not_a_memory_claim() -> None:
+    # The address-space limit makes malloc return NULL; the program exits 1 and says nothing.
+    # With no message there is no sign of the limit, so the comment must not claim one.
+    source = """\
+        #include <stdio.h>
+        #include <stdlib.h>
+        int main(void) {
+            char *volatile p = malloc((size_t)4 << 30);
+            if (p == NULL) return 1;
+            p[0] = 'a';
+            puts("allocated");
+            return 0;
+        }
+        """
+    suite = TestSuite((TestCase("big", b"", b"allocated\n"),))
+    result = grade("c", source, suite)
+    assert result.failed == (("big", "runtime error"),)
+    assert "memory" not in result.comment
+    program = prepare_program("c", textwrap.dedent(source))
+    assert not isinstance(program, CompileError)
+    run = run_program(program, b"")
+    assert (run.status, run.exit_code, run.stdout, run.stderr) == ("exit_error", 1, b"", b"")
+
+
 def test_unknown_language_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="unknown language 'cobol'"):
         grade_submission("cobol", "", SUM_TESTS)
@@ -204,11 +236,27 @@ def test_self_check_in_the_sandbox() -> None:
     assert "-3" in wrong[0].detail and "+-1" in wrong[0].detail  # the diff: public data
 
 
+def test_sandbox_turned_off_is_no_sandbox_for_every_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_SANDBOX, "Off ")
+    reason = "the sandbox is turned off by PEERCLASS_SANDBOX=off"
+    assert sandbox_available() == reason
+    python = sandbox_python()
+    assert python is not None
+    with pytest.raises(SandboxUnavailable, match=reason):
+        run_sandboxed([python, "-c", "pass"])
+    with pytest.raises(SandboxUnavailable, match=reason):
+        grade_submission("python", PY_SUM, SUM_TESTS)  # hidden tests: never unsandboxed
+    with pytest.raises(SandboxUnavailable, match=reason):
+        self_check("python", PY_SUM, EXAMPLES, allow_unsandboxed_own_code=False)
+    monkeypatch.setenv(ENV_SANDBOX, "on")  # only "off" means anything
+    assert sandbox_available() == _sandbox._probe()
+
+
 def test_self_check_without_a_sandbox_needs_explicit_consent(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_grade, "sandbox_available", lambda: "no bubblewrap here")
-    with pytest.raises(SandboxUnavailable, match="no bubblewrap here"):
+    monkeypatch.setenv(ENV_SANDBOX, "off")
+    with pytest.raises(SandboxUnavailable, match="turned off"):
         self_check("python", PY_SUM, EXAMPLES, allow_unsandboxed_own_code=False)
     with pytest.raises(SandboxUnavailable):
         grade_submission("python", PY_SUM, SUM_TESTS)  # hidden tests: never unsandboxed
@@ -220,7 +268,7 @@ def test_self_check_without_a_sandbox_needs_explicit_consent(
 
 
 def test_self_check_unsandboxed_still_has_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_grade, "sandbox_available", lambda: "no bubblewrap here")
+    monkeypatch.setenv(ENV_SANDBOX, "off")
     source = "import sys\nif sys.stdin.read().strip() == 'loop':\n    while True: pass\nprint(1)"
     results = self_check(
         "python",
