@@ -11,6 +11,7 @@
 
   var timeFormat = new Intl.DateTimeFormat(undefined, {
     year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+    timeZoneName: "short",
   });
 
   function localiseTimes(root) {
