@@ -7,7 +7,6 @@ from typing import Any
 
 from peer.cli._core import _pid_alive, open_peer
 from peer.errors import UsageError
-from peer.web import read_url
 
 
 def add_commands(sub: Any) -> None:
@@ -23,6 +22,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
         store.close()
     if not running:
         raise UsageError(f"no peer is running on {args.data_dir}; start one with 'peerclass run'")
+    from peer.web import read_url  # here: every other command starts without the web UI
+
     url = read_url(args.data_dir)
     if url is None:
         raise UsageError(
