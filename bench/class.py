@@ -147,7 +147,7 @@ def run_simulation(peers: int, messages: int, degree: int) -> str:
     """The gossip's own in-process simulation (``peer.net._simulation``): the real sync
     machines over a virtual network with virtual time."""
     try:
-        from peer.net._simulation import simulate
+        from peer.net import simulate
     except ImportError:
         return f"  simulation of {peers} peers: not available (no peer.net._simulation)"
     started = time.perf_counter()

@@ -173,7 +173,7 @@ def in_process(data_dir: Path) -> str:
     """The newest page without the interpreter's start-up: open the store, read 50, format."""
     try:
         from storage import Store
-        from storage.queries._chat import iter_chat_log
+        from storage.queries import iter_chat_log
     except ImportError:
         return "(no paged chat log in this version: nothing to time in-process)"
     times = []

@@ -41,8 +41,7 @@ from storage._errors import storage_errors
 from storage._ingest import IngestResult, ingest, insert_run, load_head, now_ms
 from storage._notify import notify_address, send_wakeup
 from storage._reader import Reader, attach_reader, reader_from_files
-from storage.projections._roster import Roster, load_roster
-from storage.projections._sealed import seal_outgoing
+from storage.projections import Roster, load_roster, seal_outgoing
 from storage.schema import events, forks, heads, invites, meta, peers, profiles
 
 DB_FILE = "peerclass.db"

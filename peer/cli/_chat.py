@@ -16,7 +16,7 @@ from peer.cli._output import iso_from_ts, local_time_ts, safe_line
 from peer.cli._paging import add_paging_args, paging_of
 from peer.errors import UsageError, ValidationError
 from peer.log import MAX_CHAT_TEXT, check_room, seal, unseal
-from storage.queries._chat import ChatMessage, iter_chat_log
+from storage.queries import ChatMessage, iter_chat_log
 
 
 def add_commands(sub: Any) -> None:

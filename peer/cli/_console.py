@@ -20,8 +20,8 @@ from peer.errors import PeerclassError
 from peer.identity import Membership, short_id
 from peer.log import MAX_CHAT_TEXT, Event, check_room, decode_event, hlc, is_late, unseal
 from storage import AsyncStore, Store
-from storage.queries import chat_log
-from storage.queries._curriculum import (
+from storage.queries import (
+    chat_log,
     has_submitted,
     list_feedback,
     newest_revision,

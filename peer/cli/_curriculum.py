@@ -43,7 +43,7 @@ from peer.log import (
     is_late,
 )
 from storage import Store
-from storage.queries._curriculum import (
+from storage.queries import (
     Feedback,
     Problem,
     Progress,

@@ -13,7 +13,7 @@ from peer.errors import PeerclassError
 from peer.identity import ClassInfo, Membership
 from peer.log import seal_body
 from storage import AsyncStore
-from storage.queries._roster import pending_duties
+from storage.queries import pending_duties
 
 log = logging.getLogger("peerclass.roster")
 

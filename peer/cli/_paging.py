@@ -9,7 +9,7 @@ from typing import Any
 from peer.cli._output import parse_iso_ms
 from peer.log import hlc
 from storage import Store
-from storage.queries._paging import Paging
+from storage.queries import Paging
 
 
 def add_paging_args(parser: Any, what: str) -> None:

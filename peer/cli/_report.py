@@ -24,7 +24,7 @@ from peer.report.render_json import render_json
 from peer.report.render_md import render_md
 from peer.report.summary import build_report
 from storage import Store
-from storage.queries._curriculum import newest_revision
+from storage.queries import newest_revision
 
 FORMATS = ("html", "md", "csv", "json")
 

@@ -13,7 +13,7 @@ from peer.errors import UsageError, ValidationError
 from peer.identity import Membership, short_id
 from peer.log import TOKEN_SIZE, validate_body
 from storage import Store
-from storage.queries._roster import RosterEntry, roster_entries, token_hash
+from storage.queries import RosterEntry, roster_entries, token_hash
 
 
 def add_commands(sub: Any) -> None:

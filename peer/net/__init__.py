@@ -5,3 +5,4 @@ from peer.net._node import DEFAULT_DISCOVERY_ADDR as DEFAULT_DISCOVERY_ADDR
 from peer.net._node import DEFAULT_DISCOVERY_PORT as DEFAULT_DISCOVERY_PORT
 from peer.net._node import Node as Node
 from peer.net._node import NodeConfig as NodeConfig
+from peer.net._simulation import simulate as simulate

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from peer.report.model import FeedbackVersion, Problem, Snapshot, Submission
 from storage import Store
-from storage.queries._curriculum import list_feedback, list_problems, list_submissions, students
+from storage.queries import list_feedback, list_problems, list_submissions, students
 
 
 def gather(store: Store, instructor: bytes) -> Snapshot:

@@ -32,7 +32,7 @@ from peer.report.model import (
     Thread,
     Version,
 )
-from storage.queries._acceptance import Verdict, accepted_attempt
+from storage.queries import Verdict, accepted_attempt
 
 #: Resolves a peer id to a person with the name their latest profile gives.
 _PersonOf = Callable[[bytes], Person]

@@ -6,7 +6,8 @@ values that templates render; nothing here writes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import attrs
 
@@ -18,20 +19,21 @@ from storage.queries import (
     Feedback,
     Problem,
     Progress,
+    RosterEntry,
     Submission,
     SubmissionDetail,
-    chat_log,
     get_submission,
     has_submitted,
+    iter_chat_log,
     list_feedback,
     list_problems,
     list_submissions,
     newest_revision,
     progress,
     review_queue,
+    roster_entries,
     students,
 )
-from storage.queries._roster import RosterEntry, roster_entries
 
 DEFAULT_ROOM = "general"
 #: A room page shows this many of its latest messages.
@@ -80,18 +82,17 @@ def ms_of(ts: int) -> int:
     return hlc.to_ms(ts)
 
 
-def readable(messages: Iterable[ChatMessage], me: Membership) -> list[Shown]:
-    """Every public message, and the private ones this viewer sent or received."""
-    shown = []
+def readable(messages: Iterable[ChatMessage], me: Membership) -> Iterator[Shown]:
+    """Every public message, and the private ones this viewer sent or received (lazily, so a
+    long history streams through instead of being held)."""
     for m in messages:
         mine = m.author == me.peer_id
         if m.recipient is None:
-            shown.append(Shown(m, m.text, mine))
+            yield Shown(m, m.text, mine)
         elif m.sealed is not None and me.peer_id in (m.author, m.recipient):
             text = unseal(me.signing_key, m.author, m.recipient, m.sealed)
             if text is not None:
-                shown.append(Shown(m, text, mine))
-    return shown
+                yield Shown(m, text, mine)
 
 
 def conversation_key(shown: Shown, me: bytes) -> str:
@@ -130,7 +131,9 @@ def chat_view(
     read_marks: Mapping[str, int],
     online: set[bytes],
 ) -> ChatView:
-    everything = readable(chat_log(store), me)
+    # Streamed a page at a time: memory stays bounded however long the history (the time
+    # still grows with it, since unread counts look at every readable message).
+    everything = readable(iter_chat_log(store, reader=me.peer_id), me)
     names = store.names()
     rooms: dict[str, int] = {DEFAULT_ROOM: 0}
     private: dict[str, int] = {}
@@ -138,7 +141,8 @@ def chat_view(
         private.setdefault(current, 0)
     else:
         rooms.setdefault(current, 0)
-    here: list[Shown] = []
+    here: deque[Shown] = deque(maxlen=ROOM_PAGE)
+    here_total = 0
     newest = 0
     for s in everything:
         key = conversation_key(s, me.peer_id)
@@ -146,6 +150,7 @@ def chat_view(
         counts.setdefault(key, 0)
         if key == current:
             here.append(s)
+            here_total += 1
             newest = max(newest, s.message.ts)
         elif not s.mine and s.message.ts > read_marks.get(key, 0):
             counts[key] += 1
@@ -165,8 +170,8 @@ def chat_view(
         ),
         current=current,
         title=title,
-        messages=tuple(here[-ROOM_PAGE:]),
-        earlier=max(0, len(here) - ROOM_PAGE),
+        messages=tuple(here),
+        earlier=here_total - len(here),
         people=tuple(people(store, me, online)),
         newest_ts=newest,
     )

@@ -24,8 +24,14 @@ from storage.projections._curriculum import (
     project_problem,
     project_submission,
 )
+from storage.projections._roster import Roster as Roster
+from storage.projections._roster import RosterEntry as RosterEntry
+from storage.projections._roster import load_roster as load_roster
 from storage.projections._roster import project_join, project_roster
+from storage.projections._roster import token_hash as token_hash
+from storage.projections._sealed import known_key as known_key
 from storage.projections._sealed import project_share
+from storage.projections._sealed import seal_outgoing as seal_outgoing
 from storage.schema import PROJECTION_TABLES
 
 __all__ = ["ProjectionBatch", "clear_all", "count_attempts", "project"]

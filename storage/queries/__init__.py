@@ -24,7 +24,9 @@ from storage.queries._curriculum import progress as progress
 from storage.queries._curriculum import review_queue as review_queue
 from storage.queries._curriculum import students as students
 from storage.queries._curriculum import submission_ref as submission_ref
+from storage.queries._paging import Paging as Paging
 from storage.queries._roster import Duty as Duty
 from storage.queries._roster import RosterEntry as RosterEntry
 from storage.queries._roster import pending_duties as pending_duties
 from storage.queries._roster import roster_entries as roster_entries
+from storage.queries._roster import token_hash as token_hash

@@ -18,8 +18,7 @@ import attrs
 from sqlalchemy import Select, exists, or_, select
 
 from peer.log import DEFAULT_LANGUAGES, DEFAULT_LATE_POLICY, Example, is_late
-from storage.projections import count_attempts
-from storage.projections._roster import load_roster
+from storage.projections import count_attempts, load_roster
 from storage.queries._acceptance import Verdict, accepted_attempt
 from storage.queries._paging import EVERYTHING, Paging, key_of, newest, paged
 from storage.schema import feedback, problems, profiles, submissions

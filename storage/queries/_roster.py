@@ -13,8 +13,7 @@ import attrs
 from sqlalchemy import select
 
 from peer.log import seal_key
-from storage.projections._roster import Roster, RosterEntry, load_roster, token_hash
-from storage.projections._sealed import known_key
+from storage.projections import Roster, RosterEntry, known_key, load_roster, token_hash
 from storage.schema import invites, joins, problems, shares, submissions
 
 if TYPE_CHECKING:
