@@ -28,7 +28,6 @@ from peer.net._sync import (
     OwnLogAhead,
     Push,
     ReadStored,
-    Ref,
     Send,
     Serve,
     SyncConfig,
@@ -261,11 +260,7 @@ class Session:
                 case ReadStored():
                     refs = await self.store.refs_after(action.after, BATCH_EVENTS)
                     up_to = refs[-1].local_id if refs else self.store.watch.max_local_id
-                    machine.stored(
-                        [Ref(r.local_id, r.author, r.seq, r.id) for r in refs],
-                        up_to,
-                        trio.current_time(),
-                    )
+                    machine.stored(refs, up_to, trio.current_time())
                 case Close():
                     with trio.move_on_after(BYE_TIMEOUT):
                         await self.framed.send(Bye(action.reason))

@@ -28,6 +28,7 @@ can grow is capped at ``max_authors`` entries; naming more closes the connection
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 import attrs
 
@@ -84,9 +85,22 @@ class SyncConfig:
 # ---- inputs -------------------------------------------------------------------------------
 
 
+class StoredRef(Protocol):
+    """A newly stored event as the store's cursor lists it (``storage.EventRef`` is one)."""
+
+    @property
+    def local_id(self) -> int: ...
+    @property
+    def author(self) -> bytes: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def id(self) -> bytes: ...
+
+
 @attrs.frozen
 class Ref:
-    """A newly stored event, as the store's cursor lists it."""
+    """A StoredRef of our own, for tests and the simulation."""
 
     local_id: int
     author: bytes
@@ -385,7 +399,7 @@ class SyncMachine:
         self._bound(len(self.eager), "batch")
         self._bound(len(self._pruned_them), "batch")
 
-    def stored(self, refs: Sequence[Ref], up_to: int, now: float) -> None:
+    def stored(self, refs: Sequence[StoredRef], up_to: int, now: float) -> None:
         """The store holds these new events (up to local id ``up_to``): push them on an eager
         link, announce them on a lazy one, skip what the other side holds or a fork's tail."""
         self.cursor = max(self.cursor, up_to)
