@@ -44,7 +44,13 @@ log = logging.getLogger("peerclass.node")
 #: None: the broadcast address of every interface that is up (loopback only when asked).
 DEFAULT_DISCOVERY_ADDR: str | None = None
 DEFAULT_DISCOVERY_PORT = 47474
+#: Connections a peer accepts in all, and how many discovered peers it dials itself. Each
+#: peer dials a random few of those it hears, so a class forms a random graph of degree about
+#: twice DIAL_TARGET (connected with high probability), not a full mesh of n - 1 links each;
+#: gossip (Plumtree) and anti-entropy reach everyone over it, and a lost link is replaced by
+#: dialing another peer from the discovery table (the passive view).
 MAX_CONNECTIONS = 32
+DIAL_TARGET = 6
 #: Inbound connections that may be in their handshake at once (each holds a socket), in all
 #: and from any one address: idle sockets from one host cannot lock everyone else out.
 MAX_HANDSHAKING = 64
@@ -77,6 +83,7 @@ class NodeConfig:
     discovery_port: int = DEFAULT_DISCOVERY_PORT
     static_peers: tuple[tuple[str, int], ...] = ()
     max_connections: int = MAX_CONNECTIONS
+    dial_target: int = DIAL_TARGET
     anti_entropy_interval: float = ANTI_ENTROPY_INTERVAL
 
 
@@ -435,17 +442,21 @@ class Node:
         while True:
             now = trio.current_time()
             connected = self.mesh.connected()
-            targets: list[tuple[str, int]] = list(self.config.static_peers)
+            static = list(self.config.static_peers)
+            discovered: list[tuple[str, int]] = []
             for peer_id, addr in self.table.live().items():
                 if peer_id in connected:
                     continue
                 seen = first_seen.setdefault(peer_id, now)
                 if peer_id < self.membership.peer_id and now - seen < DIAL_DEFER:
                     continue  # the other side dials first
-                targets.append(addr)
-            for addr in targets:
+                discovered.append(addr)
+            random.shuffle(discovered)  # a random few: the mesh becomes a random graph
+            for addr in static + discovered:
                 if addr in dialing or len(connected) >= self.config.max_connections:
                     continue
+                if addr not in static and len(connected) + len(dialing) >= self.config.dial_target:
+                    continue  # enough links: discovered peers reach us through the others
                 if self._connected_to(addr) or backoff.get(addr, (0.0, 0.0))[0] > now:
                     continue
                 delay = backoff.get(addr, (0.0, BACKOFF_MIN / 2))[1]

@@ -361,6 +361,27 @@ async def test_gossip_over_a_partial_mesh_reaches_everyone(tmp_path: Path) -> No
             assert nodes[-1].peer_id not in nodes[0].node.mesh.sessions
 
 
+async def test_discovered_peers_form_a_partial_mesh_and_all_converge(tmp_path: Path) -> None:
+    """Eight peers that hear each other's beacons, each dialing at most three of them (a
+    random 3-out graph: connected with high probability): fewer links than a full mesh, and an
+    event from each peer still reaches every other."""
+    dirs = make_class(tmp_path, students=7).all
+    cfg = config(discovery=True, discovery_port=free_udp_port(), dial_target=3)
+    with trio.fail_after(TIMEOUT):
+        async with running(dirs, [cfg] * len(dirs)) as nodes:
+            await wait_for(lambda: _heard_all(nodes))
+            for n in nodes:
+                await n.store.append(
+                    n.node.membership.signing_key, "chat", {"room": "general", "text": "hi"}
+                )
+            await wait_for(lambda: _converged_with(nodes, 1))
+            # Dialed links per peer stay at the target; what a peer holds is what it dialed
+            # plus what others dialed to it, far fewer than the seven of a full mesh.
+            links = sum(len(n.node.mesh.sessions) for n in nodes) // 2
+            assert links <= 3 * len(nodes)
+            assert links < len(nodes) * (len(nodes) - 1) // 2
+
+
 # ---- limits on what strangers and throwaway identities can hold -------------------------
 
 
