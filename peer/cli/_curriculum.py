@@ -27,7 +27,7 @@ from peer.cli._output import (
     safe_line,
 )
 from peer.cli._paging import add_paging_args, paging_of
-from peer.cli._selfcheck import choose_language, run_self_check, self_check_lines
+from peer.cli._selfcheck import add_solution_args, choose_language, run_self_check, self_check_lines
 from peer.errors import UsageError, ValidationError
 from peer.grading import LANGUAGES
 from peer.identity import Membership, short_id
@@ -83,11 +83,7 @@ def add_commands(sub: Any) -> None:
     """Register this module's subcommands on the top-level parser."""
     _add_problem(sub)
     submit = sub.add_parser("submit", help="submit a solution (self-checked against examples)")
-    submit.add_argument("problem", metavar="PROBLEM_ID")
-    submit.add_argument("file", type=Path, metavar="FILE")
-    submit.add_argument(
-        "--language", help="python or c (default: from the file name, else the problem's first)"
-    )
+    add_solution_args(submit)
     submit.set_defaults(handler=with_peer(cmd_submit))
     listing = sub.add_parser("submissions", help="list submissions")
     listing.add_argument("--problem", metavar="PROBLEM_ID")

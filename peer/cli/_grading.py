@@ -28,7 +28,7 @@ from peer.cli._curriculum import (
     with_peer,
 )
 from peer.cli._output import local_time_ts, print_json, print_table
-from peer.cli._selfcheck import choose_language, run_self_check, self_check_lines
+from peer.cli._selfcheck import add_solution_args, choose_language, run_self_check, self_check_lines
 from peer.errors import UsageError
 from peer.grading import TestSuite, grade_submission, load_test_folder, sandbox_available
 from peer.identity import Membership, short_id
@@ -67,11 +67,7 @@ def add_commands(sub: Any) -> None:
     )
     grade.set_defaults(handler=with_peer(cmd_grade))
     check = sub.add_parser("check", help="self-check a solution on the examples; records nothing")
-    check.add_argument("problem", metavar="PROBLEM_ID")
-    check.add_argument("file", type=Path, metavar="FILE")
-    check.add_argument(
-        "--language", help="python or c (default: from the file name, else the problem's first)"
-    )
+    add_solution_args(check)
     check.set_defaults(handler=with_peer(cmd_check))
     queue = sub.add_parser("queue", help="submissions waiting for an instructor verdict")
     queue.add_argument("--json", action="store_true")

@@ -6,6 +6,7 @@ only ever the user's own file). Both commands print exactly the same lines.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import attrs
@@ -17,6 +18,15 @@ from storage.queries import Problem
 
 #: File name endings that say which language a solution is in, when ``--language`` does not.
 SUFFIXES = {".py": "python", ".c": "c"}
+
+
+def add_solution_args(parser: argparse.ArgumentParser) -> None:
+    """The arguments ``check`` and ``submit`` share: the problem, the file and its language."""
+    parser.add_argument("problem", metavar="PROBLEM_ID")
+    parser.add_argument("file", type=Path, metavar="FILE")
+    parser.add_argument(
+        "--language", help="python or c (default: from the file name, else the problem's first)"
+    )
 
 
 @attrs.frozen
