@@ -34,7 +34,7 @@ def _key(author: bytes, seq: int) -> str:
 
 
 def _patch() -> None:
-    ingest, append = _store.Store.ingest, _store.Store.append
+    ingest, append_many = _store.Store.ingest, _store.Store.append_many
     receive_some, send_all = trio.SocketStream.receive_some, trio.SocketStream.send_all
 
     def counting_ingest(self: Any, raws: Any) -> Any:
@@ -46,10 +46,13 @@ def _patch() -> None:
             stored_at[_key(ev.author, ev.seq)] = now
         return result
 
-    def timed_append(self: Any, *args: Any, **kwargs: Any) -> Any:
-        ev = append(self, *args, **kwargs)
-        authored_at[_key(ev.author, ev.seq)] = time.time()
-        return ev
+    def timed_append_many(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # Store.append goes through append_many too (one event, one transaction).
+        authored = append_many(self, *args, **kwargs)
+        now = time.time()
+        for ev in authored:
+            authored_at[_key(ev.author, ev.seq)] = now
+        return authored
 
     async def counting_receive(self: Any, max_bytes: int | None = None) -> bytes:
         data = await receive_some(self, max_bytes)
@@ -61,7 +64,7 @@ def _patch() -> None:
         counts["bytes_out"] += len(data)
 
     _store.Store.ingest = counting_ingest  # type: ignore[method-assign]
-    _store.Store.append = timed_append  # type: ignore[method-assign]
+    _store.Store.append_many = timed_append_many  # type: ignore[method-assign]
     trio.SocketStream.receive_some = counting_receive  # type: ignore[method-assign]
     trio.SocketStream.send_all = counting_send  # type: ignore[method-assign]
 

@@ -115,6 +115,11 @@ class AsyncStore:
     ) -> Event:
         return await self._write(self.store.append, key, kind, body)
 
+    async def append_many(
+        self, key: nacl.signing.SigningKey, items: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> list[Event]:
+        return await self._write(self.store.append_many, key, items)
+
     async def record_peer(self, peer_id: bytes, address: str | None, *, connected: bool) -> None:
         await self._run_write(lambda: self.store.record_peer(peer_id, address, connected=connected))
 

@@ -202,7 +202,15 @@ class Store:
         self, signing_key: nacl.signing.SigningKey, kind: str, body: Mapping[str, Any]
     ) -> Event:
         """Author an event as the next in our own log; durable before this returns."""
+        return self.append_many(signing_key, [(kind, body)])[0]
+
+    def append_many(
+        self, signing_key: nacl.signing.SigningKey, items: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> list[Event]:
+        """Author several events, in order, in one durable transaction: lines typed faster
+        than the disk syncs share one sync (group commit) instead of queueing behind it."""
         author = bytes(signing_key.verify_key)
+        authored: list[Event] = []
         with self._write(durable=True) as conn:
             head = load_head(conn, author)
             if head.forked:
@@ -213,16 +221,18 @@ class Store:
             latest = conn.execute(
                 select(func.max(heads.c.ts)).where(heads.c.ts < hlc.drift_limit())
             ).scalar()
-            ts = hlc.next_ts(max(latest or 0, head.ts))
-            body = seal_outgoing(conn, self._reader, author, kind, body)
-            ev = make_event(
-                signing_key, seq=head.seq + 1, prev=head.id, ts=ts, kind=kind, body=body
-            )
-            projections.project(conn, ev)
-            insert_run(conn, [ev], head)
+            for kind, body in items:
+                ts = hlc.next_ts(max(latest or 0, head.ts))
+                sealed = seal_outgoing(conn, self._reader, author, kind, body)
+                ev = make_event(
+                    signing_key, seq=head.seq + 1, prev=head.id, ts=ts, kind=kind, body=sealed
+                )
+                projections.project(conn, ev)
+                insert_run(conn, [ev], head)
+                authored.append(ev)
         if self.notify_address is not None:
             send_wakeup(self.notify_address)
-        return ev
+        return authored
 
     def ingest(self, raws: Sequence[bytes]) -> IngestResult:
         """Validate and store events received from other peers, in one transaction

@@ -274,11 +274,67 @@ async def read_terminal(store: AsyncStore, membership: Membership, room: str) ->
     if sys.stdin.isatty() and sys.stdout.isatty():
         await _prompt_loop(store, membership, room)
         return
-    while True:
-        line = await trio.to_thread.run_sync(sys.stdin.readline, abandon_on_cancel=True)
-        if not line:
-            return  # end of input: keep running, stop reading
-        room = await _handle(store, membership, room, line.rstrip("\r\n"), cooked=True)
+    send, receive = trio.open_memory_channel[str | None](LINE_QUEUE)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_read_lines, send)
+        async with receive:
+            while True:
+                lines = [await receive.receive()]
+                # Lines that arrived while the last ones were being saved go in together.
+                while lines[-1] is not None and len(lines) < LINE_QUEUE:
+                    try:
+                        lines.append(receive.receive_nowait())
+                    except trio.WouldBlock:
+                        break
+                typed = [line for line in lines if line is not None]
+                room = await _handle_lines(store, membership, room, typed)
+                if lines[-1] is None:
+                    return  # end of input: keep running, stop reading
+
+
+#: Typed lines read ahead while earlier ones are saved (and saved together).
+LINE_QUEUE = 256
+
+
+async def _read_lines(send: trio.MemorySendChannel[str | None]) -> None:
+    async with send:
+        while True:
+            line = await trio.to_thread.run_sync(sys.stdin.readline, abandon_on_cancel=True)
+            await send.send(line.rstrip("\r\n") if line else None)
+            if not line:
+                return
+
+
+async def _handle_lines(
+    store: AsyncStore, membership: Membership, room: str, lines: list[str]
+) -> str:
+    """Handle typed lines in order; consecutive chat lines are saved in one transaction (one
+    disk sync for a burst), commands between them keep their place."""
+    chat: list[tuple[str, dict[str, Any]]] = []
+
+    async def flush() -> None:
+        if len(chat) > 1:
+            try:
+                await store.append_many(membership.signing_key, list(chat))
+                chat.clear()
+            except PeerclassError:
+                pass  # one bad line spoils no other: save them one by one, and say which
+        for kind, body in chat:
+            try:
+                await store.append(membership.signing_key, kind, body)
+            except PeerclassError as exc:
+                print(f"not sent: {exc}")
+        chat.clear()
+
+    for text in lines:
+        command = parse_line(text.strip(), cooked=True) if text.strip() else None
+        if command is not None and command.name == "chat":
+            chat.append(("chat", {"room": room, "text": command.arg}))
+            continue
+        await flush()
+        room = await _handle(store, membership, room, text, cooked=True)
+    await flush()
+    return room
 
 
 async def _handle(

@@ -435,3 +435,30 @@ def test_a_forged_copy_beside_the_real_event_does_not_frame_its_author(store: St
     assert result.forks == 0 and store.fork_count() == 0
     assert store.forked_authors() == set()
     assert store.ingest([evs[1].raw]).stored == (evs[1],)
+
+
+def test_append_many_saves_a_burst_in_order_in_one_transaction(tmp_path: Path) -> None:
+    """Group commit: a burst of typed lines becomes consecutive, chained events; a bad one
+    anywhere in it saves none of them (the console then saves them one by one)."""
+    import nacl.signing
+
+    from peer.errors import PeerclassError
+
+    key = nacl.signing.SigningKey.generate()
+    store = Store.open(tmp_path)
+    try:
+        first = store.append(key, "chat", {"room": "general", "text": "before"})
+        burst = store.append_many(
+            key, [("chat", {"room": "general", "text": f"line {i}"}) for i in range(5)]
+        )
+        assert [e.seq for e in burst] == [first.seq + 1 + i for i in range(5)]
+        assert [e.prev for e in burst] == [first.id] + [e.id for e in burst[:-1]]
+        assert all(a.ts < b.ts for a, b in itertools.pairwise(burst))
+        with pytest.raises(PeerclassError):
+            store.append_many(
+                key,
+                [("chat", {"room": "general", "text": "fine"}), ("chat", {"room": "no such"})],
+            )
+        assert store.heads()[bytes(key.verify_key)] == burst[-1].seq
+    finally:
+        store.close()
