@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -163,7 +162,8 @@ def run_demo(count: int) -> int:
             f"   {status['events']} events from {len(status['heads'])} authors, "
             f"{status['forks']} forks"
         )
-        print(json.dumps({"heads": {k[:8]: v for k, v in status["heads"].items()}}))
+        heads_line = ", ".join(f"{k[:8]} #{v}" for k, v in sorted(status["heads"].items()))
+        print(f"   heads (author: last seq): {heads_line}")
         for p in peers:
             p.stop()
         wait_until(lambda: all(p.process is None for p in peers), 5, "peers to stop")
