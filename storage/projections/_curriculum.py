@@ -14,6 +14,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from peer.errors import ValidationError
 from peer.log import DEFAULT_LANGUAGES, DEFAULT_LATE_POLICY, Event
+from storage.projections._envelope import envelope
 from storage.projections._sealed import feedback_content, open_body, submission_content
 from storage.schema import feedback, problems, submissions
 
@@ -34,10 +35,7 @@ def project_problem(conn: Connection, event: Event) -> None:
         root = earlier.root
     conn.execute(
         insert(problems).values(
-            event_id=event.id,
-            author=event.author,
-            seq=event.seq,
-            ts=event.ts,
+            **envelope(event),
             root=root,
             supersedes=supersedes,
             title=body["title"],
@@ -65,10 +63,7 @@ def project_submission(conn: Connection, event: Event) -> None:
     content = open_body(conn, event).columns(submission_content)
     conn.execute(
         insert(submissions).values(
-            event_id=event.id,
-            author=event.author,
-            seq=event.seq,
-            ts=event.ts,
+            **envelope(event),
             problem=body["problem"],
             attempt=body["attempt"],
             **content,
@@ -103,10 +98,7 @@ def project_feedback(conn: Connection, event: Event) -> None:
         root = earlier.root
     conn.execute(
         insert(feedback).values(
-            event_id=event.id,
-            author=event.author,
-            seq=event.seq,
-            ts=event.ts,
+            **envelope(event),
             submission=body["submission"],
             root=root,
             supersedes=supersedes,

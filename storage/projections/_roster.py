@@ -22,6 +22,7 @@ from peer.log import (
     validate_join_inner,
 )
 from storage._reader import reader_of
+from storage.projections._envelope import envelope
 from storage.schema import joins, profiles, roster
 
 State = Literal["member", "pending", "removed"]
@@ -107,10 +108,7 @@ def project_roster(conn: Connection, event: Event) -> None:
     body = event.body
     conn.execute(
         insert(roster).values(
-            event_id=event.id,
-            author=event.author,
-            seq=event.seq,
-            ts=event.ts,
+            **envelope(event),
             action=body["action"],
             peer=body["peer"],
             name=body.get("name"),
@@ -134,10 +132,7 @@ def project_join(conn: Connection, event: Event) -> None:
                 found = None  # a join with a broken token simply stays pending
     conn.execute(
         insert(joins).values(
-            event_id=event.id,
-            author=event.author,
-            seq=event.seq,
-            ts=event.ts,
+            **envelope(event),
             name=body["name"],
             token_hash=found,
         )
