@@ -1,0 +1,23 @@
+"""Schema for issue 21 (peer exchange, discovery ways).
+
+Placeholder in the revision chain, so that parallel work never makes two heads; empty until
+its issue needs a table or column.
+
+Revision ID: 0011
+Revises: 0010
+"""
+
+from __future__ import annotations
+
+revision = "0011"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
