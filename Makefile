@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # Discovery never leaves this machine in the demo and the tests.
 export PEERCLASS_DISCOVERY_ADDR := 127.255.255.255
 
-.PHONY: demo test lint smoke bench clean
+.PHONY: demo test lint smoke bench clean i18n
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check peer storage migrations tests bench
 	$(BIN)/ruff format --check peer storage migrations tests bench
 	$(BIN)/mypy peer storage
+
+# The web UI's words: extract them, merge them into each language's catalog (translate the
+# new entries of peer/i18n/locale/ko/LC_MESSAGES/web.po), compile the .mo files the wheel ships.
+i18n: $(STAMP)
+	$(BIN)/pybabel extract --no-location --sort-output -F peer/i18n/babel.cfg -k _ -k N_ \
+		-o peer/i18n/locale/web.pot peer/web
+	$(BIN)/pybabel update --no-fuzzy-matching -D web -i peer/i18n/locale/web.pot \
+		-d peer/i18n/locale
+	$(BIN)/pybabel compile --statistics -D web -d peer/i18n/locale
 
 # Build a wheel, install it into a new virtualenv and run a short real class with it.
 smoke:
