@@ -134,6 +134,15 @@ problems = Table(
     Column("late_policy", String(16), nullable=False, server_default="mark"),
     # "peers": classmates who submitted may read the submissions (issue 10).
     Column("review", String(16), nullable=False, server_default="instructor"),
+    # Issue 18: what a student sees of a failed hidden test, and how many attempts are graded
+    # (NULL: every one).
+    Column("hidden_detail", String(16), nullable=False, server_default="names"),
+    Column("graded_attempts", Integer),
+    # Issue 20: points of 100 off per started day late, the most taken off, and the rubric
+    # (JSON, ``peer.log.Rubric``).
+    Column("late_penalty", Integer, nullable=False, server_default="0"),
+    Column("late_cap", Integer, nullable=False, server_default="100"),
+    Column("rubric", Text),
     Index("ix_problems_root", "root", "seq"),
 )
 
@@ -188,10 +197,32 @@ feedback = Table(
     Column("verdict", String(16)),
     Column("score", Integer),
     Column("comment", Text),
+    # Issue 20 (sealed too): the hash of the test folder a grade came from, the tests'
+    # score before any rubric, and the rubric points given (JSON criterion -> points).
+    Column("tests_hash", String(64)),
+    Column("tests_score", Integer),
+    Column("rubric", Text),
     *_sealed_columns(),
     Index("ix_feedback_submission", "submission"),
     Index("ix_feedback_root", "root", "seq"),
     Index("ix_feedback_order", "ts", "author", "seq"),  # pages of ``feedback list``
+)
+
+#: Every ``extension`` (issue 20): a student's own due date on a problem thread, sealed to
+#: them and the instructors; only instructors' count (queries decide, by author).
+extensions = Table(
+    "extensions",
+    metadata,
+    Column("event_id", LargeBinary(32), primary_key=True),
+    Column("author", LargeBinary(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("ts", Integer, nullable=False),
+    Column("problem", LargeBinary(32), nullable=False),
+    # The sealed part: NULL where this identity cannot read it.
+    Column("student", LargeBinary(32)),
+    Column("due", Integer),  # milliseconds since the epoch, UTC
+    *_sealed_columns(),
+    Index("ix_extensions_problem", "problem", "student"),
 )
 
 # ---- membership and sealing (issue 10) ------------------------------------------------------
@@ -259,6 +290,7 @@ PROJECTION_TABLES = (
     problems,
     submissions,
     feedback,
+    extensions,
     roster,
     joins,
     shares,

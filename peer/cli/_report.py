@@ -17,6 +17,7 @@ from peer.errors import UsageError
 from peer.identity import Membership
 from peer.log import hlc
 from peer.report.gather import gather
+from peer.report.gradebook import render_gradebook_csv, render_gradebook_moodle
 from peer.report.model import Report, Request
 from peer.report.render_csv import render_csv
 from peer.report.render_html import render_html
@@ -26,12 +27,14 @@ from peer.report.summary import build_report
 from storage import Store
 from storage.queries import newest_revision
 
-FORMATS = ("html", "md", "csv", "json")
+FORMATS = ("html", "md", "csv", "json", "gradebook", "gradebook-moodle")
 
 
 def add_commands(sub: Any) -> None:
     """Register this module's subcommands on the top-level parser."""
-    report = sub.add_parser("report", help="export the feedback history (html, md, csv, json)")
+    report = sub.add_parser(
+        "report", help="export the feedback history (html, md, csv, json) or the gradebook"
+    )
     scope = report.add_mutually_exclusive_group()
     scope.add_argument(
         "--student", metavar="PEER_ID_OR_NAME", help="this student (default: yourself)"
@@ -115,4 +118,8 @@ def render(report: Report, fmt: str) -> str:
         return render_md(report)
     if fmt == "csv":
         return render_csv(report)
+    if fmt == "gradebook":
+        return render_gradebook_csv(report)
+    if fmt == "gradebook-moodle":
+        return render_gradebook_moodle(report)
     return render_json(report)

@@ -14,7 +14,7 @@ import attrs
 
 from peer.log import hlc
 from peer.report.model import ProblemHistory, Report, Role
-from peer.report.svg_charts import Series, score_chart, timeline_chart
+from peer.report.svg_charts import ROLE_COLORS, Series, color, dash, score_chart, timeline_chart
 
 FEEDBACK_TITLE = "Feedback received over time"
 ROLE_LABELS: dict[Role, str] = {"peer": "peer reviewers", "instructor": "instructor"}
@@ -26,10 +26,18 @@ class Chart:
     svg: str
     legend: tuple[str, ...]  # series labels; the html draws it so it can wrap
     slots: tuple[int, ...] = ()  # each label's colour (default: its place in the legend)
+    #: Colours of its own (the feedback timeline's roles), instead of the students' palette.
+    colors: tuple[str, ...] = ()
 
     def colored_legend(self) -> list[tuple[int, str]]:
         slots = self.slots or tuple(range(len(self.legend)))
         return list(zip(slots, self.legend, strict=True))
+
+    def swatches(self) -> list[tuple[str, bool, str]]:
+        """(colour, dashed, label) of each legend entry, as the svg draws them."""
+        if self.colors:
+            return [(c, False, label) for c, label in zip(self.colors, self.legend, strict=True)]
+        return [(color(i), bool(dash(i)), label) for i, label in self.colored_legend()]
 
 
 ROLE_TITLES: dict[Role, str] = {"peer": "Peer scores", "instructor": "Instructor scores"}
@@ -104,6 +112,7 @@ def feedback_chart(report: Report) -> Chart:
     for role, label in ROLE_LABELS.items():
         times = sorted(ms for r, ms in firsts if r == role)
         points = tuple((float(ms), float(n)) for n, ms in enumerate(times, start=1))
-        series.append(Series(label, points, step=True))
+        series.append(Series(label, points, step=True, color=ROLE_COLORS[role]))
     svg = timeline_chart(FEEDBACK_TITLE, series)
-    return Chart(FEEDBACK_TITLE, svg, tuple(ROLE_LABELS.values()))
+    colors = tuple(ROLE_COLORS[role] for role in ROLE_LABELS)
+    return Chart(FEEDBACK_TITLE, svg, tuple(ROLE_LABELS.values()), colors=colors)

@@ -26,6 +26,9 @@ class Problem:
     title: str
     official: bool
     due: int | None = None  # milliseconds since the epoch (its newest revision's)
+    #: Points (of 100) taken off per started day late, and the most taken off (issue 20).
+    late_penalty: int = 0
+    late_cap: int = 100
 
 
 @attrs.frozen
@@ -39,6 +42,7 @@ class Submission:
     checks_passed: int
     checks_total: int
     late: bool = False  # by the problem's due date and late policy (peer.log.is_late)
+    days_late: int = 0  # started days after the student's due date (an extension's, if any)
 
 
 @attrs.frozen
@@ -132,6 +136,7 @@ class Attempt:
     checks_total: int
     feedback: tuple[Thread, ...]
     late: bool = False
+    days_late: int = 0
 
 
 @attrs.frozen

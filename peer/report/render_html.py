@@ -12,6 +12,7 @@ from html import escape
 
 from peer.log import hlc
 from peer.report.charts import Chart, feedback_chart, score_charts
+from peer.report.gradebook import GradeCell, build_gradebook
 from peer.report.html_style import CSS
 from peer.report.model import (
     Attempt,
@@ -25,7 +26,6 @@ from peer.report.model import (
     Version,
 )
 from peer.report.safe_markdown import render_markdown
-from peer.report.svg_charts import color, dash
 from peer.report.text import (
     STATUS_LABELS,
     duration,
@@ -60,6 +60,7 @@ def _page(report: Report, generated_at_ms: int) -> Iterator[str]:
     yield '<section id="summary"><h2>Summary</h2>\n'
     if report.scope == "class":
         yield from _class_table(report)
+        yield from _gradebook_table(report)
         yield from _students_table(report)
     else:
         for student in report.students:
@@ -135,6 +136,32 @@ def _class_table(report: Report) -> Iterator[str]:
     yield "</tbody></table></div>\n"
 
 
+def _gradebook_table(report: Report) -> Iterator[str]:
+    """The gradebook (``--format gradebook``) as a table: final scores, penalties shown."""
+    book = build_gradebook(report)
+    yield "<h3>Gradebook</h3>\n"
+    if not book.problems or not book.rows:
+        yield '<p class="none">No official problems or students yet.</p>\n'
+        return
+    yield '<div class="scroll"><table class="gradebook"><thead><tr><th>Student</th>'
+    yield "".join(f'<th class="num">{escape(p.title)}</th>' for p in book.problems)
+    yield '<th class="num">Total</th></tr></thead><tbody>\n'
+    for row in book.rows:
+        cells = "".join(f'<td class="num">{_grade(c)}</td>' for c in row.cells)
+        name = f'{escape(row.name)} <span class="id">{short(row.student_id)}</span>'
+        yield f'<tr><td>{name}</td>{cells}<td class="num"><strong>{row.total}</strong></td></tr>\n'
+    yield "</tbody></table></div>\n"
+
+
+def _grade(cell: GradeCell) -> str:
+    if cell.score is None:
+        return '<span class="muted">-</span>'
+    if not cell.penalty:
+        return str(cell.score)
+    why = f"{cell.raw} - {cell.penalty} ({cell.days_late} day(s) late)"
+    return f'{cell.score} <span class="muted" title="{why}">(&minus;{cell.penalty})</span>'
+
+
 def _students_table(report: Report) -> Iterator[str]:
     yield "<h3>Students</h3>\n"
     heads = ["Attempted", "Accepted", "Mean peer score", "Mean instructor score"]
@@ -194,9 +221,9 @@ def _problem_table(report: Report) -> Iterator[str]:
 
 def _figure(chart: Chart) -> str:
     items = []
-    for index, label in chart.colored_legend():
-        style = f"background:{color(index)};border-color:{color(index)}"
-        dashed = " dashed" if dash(index) else ""
+    for stroke, is_dashed, label in chart.swatches():
+        style = f"background:{stroke};border-color:{stroke}"
+        dashed = " dashed" if is_dashed else ""
         items.append(
             f'<li><span class="swatch{dashed}" style="{style}"></span>{escape(label)}</li>'
         )

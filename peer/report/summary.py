@@ -155,6 +155,7 @@ def _attempt(s: Submission, threads: Mapping[bytes, list[Thread]]) -> Attempt:
         checks_total=s.checks_total,
         feedback=tuple(threads.get(s.id, ())),
         late=s.late,
+        days_late=s.days_late,
     )
 
 

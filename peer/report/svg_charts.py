@@ -25,7 +25,24 @@ PALETTE = (
     "#dc2626",
 )
 
+#: The feedback timeline's own colours (peer reviewers, instructor): apart from the students'
+#: palette, so a role is never mistaken for a student of the score charts beside it.
+ROLE_COLORS = {"peer": "#0f766e", "instructor": "#9a3412"}
+
 _Scale = Callable[[float], float]
+_SECOND, _MINUTE, _HOUR, _DAY = 1_000, 60_000, 3_600_000, 86_400_000
+#: Tick steps a reader counts in, smallest first: the first that gives at most
+#: ``_MAX_TICKS`` ticks over the span is used, so seconds of data get second ticks and a
+#: term gets week ticks.
+_STEPS = (
+    *(n * _SECOND for n in (1, 2, 5, 10, 15, 30)),
+    *(n * _MINUTE for n in (1, 2, 5, 10, 15, 30)),
+    *(n * _HOUR for n in (1, 2, 3, 6, 12)),
+    *(n * _DAY for n in (1, 2, 7, 14, 28)),
+)
+_MAX_TICKS = 6
+#: The narrowest axis drawn: one moment alone still gets a readable few seconds around it.
+_MIN_SPAN = 10 * _SECOND
 
 
 @attrs.frozen
@@ -36,6 +53,7 @@ class Series:
     #: Its colour's place in the palette (default: its place in the chart), so one student
     #: keeps one colour in every chart even where others are left out.
     slot: int | None = None
+    color: str | None = None  # a colour of its own instead of the palette's
 
 
 def color(index: int) -> str:
@@ -57,19 +75,21 @@ def score_chart(title: str, series: Sequence[Series], max_attempt: int) -> str:
 
 
 def timeline_chart(title: str, series: Sequence[Series]) -> str:
-    """Cumulative counts over time (x in epoch milliseconds), one step line per series."""
+    """Cumulative counts over time (x in epoch milliseconds), one step line per series.
+
+    The axis spans the data (never a fixed hour around it), at least ``_MIN_SPAN``; its
+    ticks fall on round local times at a step chosen by the span (``time_ticks``).
+    """
     times = [x for s in series for x, _y in s.points]
-    if times:
-        low, high = min(times), max(times)
-    else:
-        low = high = 0.0
-    if high - low < 60_000:
-        low, high = low - 30 * 60_000, high + 30 * 60_000
+    low, high = (min(times), max(times)) if times else (0.0, 0.0)
+    if high - low < _MIN_SPAN:
+        middle = (low + high) / 2
+        low, high = middle - _MIN_SPAN / 2, middle + _MIN_SPAN / 2
     pad = (high - low) * 0.04
     top = max([y for s in series for _x, y in s.points] + [1.0])
     y_step = max(1, int(top + 3) // 4)
     y_ticks = [(float(y), str(y)) for y in range(0, int(top) + y_step, y_step)]
-    x_ticks = _time_ticks(low, high)
+    x_ticks = time_ticks(low - pad, high + pad)
     y_span = (0.0, y_ticks[-1][0])
     zone = dt.datetime.fromtimestamp(low / 1000, tz=dt.UTC).astimezone().strftime("%Z")
     x_span = (low - pad, high + pad)
@@ -81,14 +101,43 @@ def _thin(values: list[int], most: int = 10) -> list[int]:
     return values[::step]
 
 
-def _time_ticks(low: float, high: float, count: int = 5) -> list[tuple[float, str]]:
-    fmt = "%m-%d %H:%M" if high - low < 2 * 86_400_000 else "%Y-%m-%d"
+def tick_step(span_ms: float) -> int:
+    """The smallest round step giving at most ``_MAX_TICKS`` ticks over ``span_ms``."""
+    for step in _STEPS:
+        if span_ms / step <= _MAX_TICKS:
+            return step
+    return -(-int(span_ms) // (_MAX_TICKS * _STEPS[-1])) * _STEPS[-1]
+
+
+def time_ticks(low: float, high: float) -> list[tuple[float, str]]:
+    """Ticks at whole multiples of the step in local time, labelled as finely as it needs:
+    seconds for steps under a minute, hours and minutes under a day, dates above."""
+    step = tick_step(high - low)
+    offset = _local_offset_ms(low)
+    first = -(-(int(low) + offset) // step) * step - offset
+    if step < _MINUTE:
+        fmt = "%H:%M:%S"
+    elif step < _DAY:
+        fmt = "%H:%M" if high - low < _DAY else "%m-%d %H:%M"
+    else:
+        fmt = "%m-%d" if _year(low) == _year(high) else "%Y-%m-%d"
     ticks = []
-    for i in range(count):
-        ms = low + (high - low) * i / (count - 1)
-        moment = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).astimezone()  # local time
-        ticks.append((ms, moment.strftime(fmt)))
+    ms = first
+    while ms <= high:
+        moment = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).astimezone()
+        ticks.append((float(ms), moment.strftime(fmt)))
+        ms += step
     return ticks
+
+
+def _local_offset_ms(ms: float) -> int:
+    moment = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).astimezone()
+    offset = moment.utcoffset()
+    return 0 if offset is None else int(offset.total_seconds() * 1000)
+
+
+def _year(ms: float) -> int:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).astimezone().year
 
 
 def _chart(
@@ -165,7 +214,7 @@ def _line(s: Series, index: int, px: _Scale, py: _Scale, *, right_edge: float) -
     if s.step:
         coords.append((right_edge, coords[-1][1]))
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
-    stroke = color(index)
+    stroke = s.color or color(index)
     parts = [
         f'<g class="series"><title>{escape(s.label)}</title>',
         f'<polyline fill="none" stroke="{stroke}" stroke-width="2.2"{dash(index)}'
