@@ -2,9 +2,11 @@
 schema, and sealing to named recipients. No Trio, no SQL: everything here is pure."""
 
 from peer.log import hlc as hlc
+from peer.log._chat import REVISION_KINDS as REVISION_KINDS
 from peer.log._checks import CONTROL_RE as CONTROL_RE
 from peer.log._checks import MAX_CHAT_TEXT as MAX_CHAT_TEXT
 from peer.log._checks import check_room as check_room
+from peer.log._checks import normalize_newlines as normalize_newlines
 from peer.log._codec import pack as pack
 from peer.log._codec import unpack as unpack
 from peer.log._curriculum import DEFAULT_LANGUAGES as DEFAULT_LANGUAGES

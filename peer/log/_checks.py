@@ -20,6 +20,18 @@ _ROOM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
+def normalize_newlines(text: str) -> str:
+    """``text`` with every line break as ``\\n``, the one form that is signed and stored.
+
+    People's tools send other forms: browsers post ``\\r\\n`` from every text area, files
+    written on Windows hold ``\\r\\n``, and some terminals and old editors send a lone
+    ``\\r``. Each boundary where typed text enters (web forms, command-line arguments, files
+    read by commands, the console) calls this before building a body, so the schema below can
+    keep refusing ``\\r`` (and every other control character) in what is signed.
+    """
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def check_keys(kind: str, body: Body, required: set[str], optional: set[str]) -> None:
     """Every required key present, nothing beyond required and optional."""
     missing = required - body.keys()
@@ -43,8 +55,12 @@ def check_text(
         raise ValidationError(f"{kind} {key} is {len(value)} characters; the limit is {max_len}")
     if one_line and ("\n" in value or CONTROL_RE.search(value)):
         raise ValidationError(f"{kind} {key} must be one line of printable text")
-    if CONTROL_RE.search(value):
-        raise ValidationError(f"{kind} {key} contains control characters")
+    found = CONTROL_RE.search(value)
+    if found is not None:
+        raise ValidationError(
+            f"{kind} {key} contains a control character (U+{ord(found.group()):04X} at "
+            f"character {found.start() + 1}); only line breaks and tabs are allowed"
+        )
     return value
 
 
