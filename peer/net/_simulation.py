@@ -122,6 +122,9 @@ class SimPeer:
     store: SimStore
     gossip: Gossip
     machines: dict[bytes, SyncMachine] = attrs.field(factory=dict)
+    #: Per remote, which connection the current machine belongs to: frames sent on an
+    #: earlier connection are never delivered to a later one (as with TCP).
+    epochs: dict[bytes, int] = attrs.field(factory=dict)
 
 
 @attrs.define
@@ -131,6 +134,8 @@ class Faults:
     lose: float = 0.0
     duplicate: float = 0.0
     reorder: float = 0.0
+    #: Extra one-way delay of this link in seconds (a slow Wi-Fi hop), on top of the network's.
+    delay: float = 0.0
 
 
 @attrs.define
@@ -139,6 +144,7 @@ class Counters:
     events_stored: int = 0  # the useful ones
     messages: int = 0
     bytes: int = 0
+    restarts: int = 0
     closed: list[str] = attrs.Factory(list)
 
 
@@ -190,11 +196,13 @@ class Network:
         """Connect ``a`` and ``b`` (a no-op if they are)."""
         if b in self.peers[a].machines:
             return
+        epoch = next(self._order)
         for x, y in ((a, b), (b, a)):
             peer = self.peers[x]
             peer.gossip.set_fork_points(peer.store.fork_points)
             machine = SyncMachine(peer.gossip, self.now, peer.store.max_local_id, self.config)
             peer.machines[y] = machine
+            peer.epochs[y] = epoch
             self.faults[(x, y)] = faults or Faults()
         self._pump(a, b)
         self._pump(b, a)
@@ -204,6 +212,27 @@ class Network:
             self.peers[x].machines.pop(y, None)
             self.faults.pop((x, y), None)
             self._wakes.pop((x, y), None)
+
+    def restart(self, peer_id: bytes, downtime: float) -> None:
+        """``peer_id`` stops now and starts again after ``downtime``: its links go down, its
+        in-memory gossip state (tree, lazy announcements) is lost, its store is kept, and it
+        dials the same neighbours again when it is back, as a restarted ``peerclass run``
+        does from its discovery table."""
+        peer = self.peers[peer_id]
+        neighbours = [(remote, self.faults[(peer_id, remote)]) for remote in peer.machines]
+        for remote, _ in neighbours:
+            self.unlink(peer_id, remote)
+        self.counters.restarts += 1
+
+        def back() -> None:
+            peer.gossip = Gossip(peer_id)
+            # What a restarted node reads from its store before its first session.
+            peer.gossip.merge({a: (len(log), log[-1]) for a, log in peer.store.logs.items()})
+            for remote, faults in neighbours:
+                if remote in self.peers:
+                    self.link(peer_id, remote, faults)
+
+        self._at(self.now + downtime, back)
 
     def post(self, author: bytes, count: int = 1, *, branch: int = 0) -> None:
         """``author`` appends ``count`` events to its own log (pushed at once)."""
@@ -287,18 +316,20 @@ class Network:
             return
         copies = 2 if self._rng.random() < faults.duplicate else 1
         key = (sender, receiver)
+        epoch = self.peers[sender].epochs.get(receiver, -1)
         for _ in range(copies):
-            when = self.now + self.latency + self._rng.random() * self.jitter
+            when = self.now + self.latency + faults.delay + self._rng.random() * self.jitter
             if self._rng.random() >= faults.reorder:
                 when = max(when, self._last_delivery.get(key, 0.0))  # in order, as TCP
                 self._last_delivery[key] = when
-            self._at(when, functools.partial(self._deliver, sender, receiver, message))
+            deliver = functools.partial(self._deliver, sender, receiver, message, epoch)
+            self._at(when, deliver)
 
-    def _deliver(self, sender: bytes, receiver: bytes, message: Message) -> None:
+    def _deliver(self, sender: bytes, receiver: bytes, message: Message, epoch: int) -> None:
         peer = self.peers[receiver]
         machine = peer.machines.get(sender)
-        if machine is None:
-            return  # the link went away meanwhile
+        if machine is None or peer.epochs.get(sender) != epoch:
+            return  # the link went away meanwhile (or this is a later connection)
         try:
             actions = machine.received(message, self.now)
             grew = False
@@ -340,6 +371,8 @@ class SimReport:
     #: Virtual seconds from the posts to every peer holding every event (None: not by the end).
     converged_at: float | None
     messages: int
+    #: Peers restarted while the posts spread (churn).
+    restarts: int = 0
 
 
 def random_mesh(network: Network, ids: list[bytes], degree: int, rng: random.Random) -> None:
@@ -365,14 +398,32 @@ def simulate(
     warmup_posts: int = 20,
     config: SyncConfig | None = None,
     limit: float = 60.0,
+    loss: float = 0.0,
+    delay: float = 0.0,
+    churn: float = 0.0,
+    spread: float = 0.0,
+    anti_entropy_interval: float | None = None,
 ) -> SimReport:
     """``peers`` peers on a random partial mesh; ``warmup_posts`` posts settle the tree, then
-    ``posts`` peers (chosen at random) each post one event at once. Counts what the posts
-    cost the network until every peer holds them."""
+    ``posts`` peers (chosen at random) each post one event, at once or over ``spread``
+    seconds. Counts what the posts cost the network until every peer holds them.
+
+    ``loss`` is the chance that a frame is lost on any link and ``delay`` each link's extra
+    one-way delay; ``churn`` is the share of peers that restart (down for 0.2 to 2 s, their
+    gossip state lost) at random moments while the posts spread. Lost frames are recovered
+    only by anti-entropy (every ``anti_entropy_interval`` s, as the node's task does), so
+    give one whenever ``loss`` is set."""
     rng = random.Random(seed)
-    network = Network(config or SyncConfig(), seed=seed, count_bytes=True)
+    network = Network(
+        config or SyncConfig(),
+        seed=seed,
+        count_bytes=True,
+        anti_entropy_interval=anti_entropy_interval,
+    )
     ids = [network.add_peer(f"peer {i}") for i in range(peers)]
     random_mesh(network, ids, degree, rng)
+    for key in network.faults:
+        network.faults[key] = Faults(lose=loss, delay=delay)
     network.run_until(1.0)
     for _ in range(warmup_posts):
         network.post(rng.choice(ids))
@@ -380,8 +431,18 @@ def simulate(
     network.run_until_converged(network.now + limit)
     network.counters = Counters()
     start = network.now
+    window = max(spread, 0.5) if churn else spread
+    timeline: list[tuple[float, Callable[[], None]]] = []
     for _ in range(posts):
-        network.post(rng.choice(ids))
+        author = rng.choice(ids)
+        timeline.append((rng.random() * spread, functools.partial(network.post, author)))
+    for peer_id in rng.sample(ids, round(churn * peers)):
+        downtime = 0.2 + rng.random() * 1.8
+        restart = functools.partial(network.restart, peer_id, downtime)
+        timeline.append((rng.random() * window, restart))
+    for offset, action in sorted(timeline, key=lambda item: item[0]):
+        network.run_until(start + offset)
+        action()
     done = network.run_until_converged(start + limit)
     useful = max(1, network.counters.events_stored)
     return SimReport(
@@ -392,4 +453,5 @@ def simulate(
         bytes_per_delivery=network.counters.bytes / useful,
         converged_at=None if done is None else done - start,
         messages=network.counters.messages,
+        restarts=network.counters.restarts,
     )

@@ -117,3 +117,37 @@ def test_the_200_peer_simulation_stays_under_two_copies_per_delivery() -> None:
     report = simulate(peers=200, degree=4, posts=100, seed=7, warmup_posts=0)
     assert report.converged_at is not None
     assert report.copies_per_delivery <= 2
+
+
+def test_a_restarted_peer_sends_what_it_wrote_while_it_was_down() -> None:
+    network = Network(seed=11)
+    a, b, c = chain_of(network, 3)
+    network.run_until(1.0)
+    network.post(b)
+    assert network.run_until_converged(5.0) is not None
+    network.restart(b, downtime=1.0)
+    network.post(b, 2)  # written while its links are down
+    network.run_until(network.now + 0.5)
+    assert len(network.peers[a].store.logs[b]) == 1  # nobody can have them yet
+    assert network.run_until_converged(network.now + 10) is not None
+    assert len(network.peers[a].store.logs[b]) == len(network.peers[c].store.logs[b]) == 3
+    assert network.counters.restarts == 1
+
+
+def test_200_peers_with_loss_and_churn_converge_under_one_and_a_half_copies() -> None:
+    # 5% of frames lost on every link, 40 peers (20%) restarting while 100 posts spread over
+    # 3 s; anti-entropy every 10 s as the node's default.
+    report = simulate(
+        peers=200,
+        degree=4,
+        posts=100,
+        seed=3,
+        loss=0.05,
+        churn=0.2,
+        spread=3.0,
+        anti_entropy_interval=10.0,
+        limit=120.0,
+    )
+    assert report.restarts == 40
+    assert report.converged_at is not None
+    assert report.copies_per_delivery <= 1.5
