@@ -32,8 +32,10 @@ from peer.errors import UsageError, ValidationError
 from peer.grading import LANGUAGES
 from peer.identity import Membership, short_id
 from peer.log import (
+    DEFAULT_HIDDEN_DETAIL,
     DEFAULT_LANGUAGES,
     DEFAULT_LATE_POLICY,
+    HIDDEN_DETAILS,
     LATE_POLICIES,
     MAX_SOLUTION_BYTES,
     VERDICTS,
@@ -146,6 +148,19 @@ def _add_problem(sub: Any) -> None:
         help="who reads the submissions: the instructor (default), or also the classmates who "
         "have submitted to this problem themselves (peer review)",
     )
+    publish.add_argument(
+        "--hidden-detail",
+        choices=HIDDEN_DETAILS,
+        default=DEFAULT_HIDDEN_DETAIL,
+        help="what a student sees of a failed hidden test: its name (default: which tests "
+        "failed, not why), its name and reason (verdicts), or nothing per test (none)",
+    )
+    publish.add_argument(
+        "--graded-attempts",
+        type=_positive,
+        metavar="N",
+        help="grade only each student's first N attempts (default: every attempt)",
+    )
     publish.add_argument("--supersedes", metavar="PROBLEM_ID", help="revise your own problem")
     publish.set_defaults(handler=with_peer(cmd_problem_publish))
     listing = problem_sub.add_parser("list", help="list problems (newest revisions)")
@@ -155,6 +170,17 @@ def _add_problem(sub: Any) -> None:
     show.add_argument("problem", metavar="PROBLEM_ID")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=with_peer(cmd_problem_show))
+
+
+def _positive(text: str) -> int:
+    """A whole number of at least 1 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
 
 
 def _languages(text: str) -> tuple[str, ...]:
@@ -292,12 +318,24 @@ def cmd_problem_publish(args: argparse.Namespace, me: Membership, store: Store) 
         body["late_policy"] = args.late_policy
     if args.review != "instructor":
         body["review"] = args.review
+    if args.hidden_detail != DEFAULT_HIDDEN_DETAIL:
+        body["hidden_detail"] = args.hidden_detail
+    if args.graded_attempts is not None:
+        body["graded_attempts"] = args.graded_attempts
     if args.supersedes is not None:
         body["supersedes"] = _own_event(store, args.supersedes, "problem", me.peer_id)
     with _authoring():
         event = store.append(me.signing_key, "problem", body)
     print(event.id.hex())
     return 0
+
+
+#: What ``problem show`` says a student learns of a failed hidden test.
+HIDDEN_DETAIL_TEXT = {
+    "names": "a student sees which failed, not why",
+    "verdicts": "a student sees which failed and why",
+    "none": "a student sees only the verdict and score",
+}
 
 
 def problem_json(p: Problem) -> dict[str, Any]:
@@ -314,6 +352,8 @@ def problem_json(p: Problem) -> dict[str, Any]:
         "examples": len(p.examples),
         "languages": list(p.languages),
         "late_policy": p.late_policy,
+        "hidden_detail": p.hidden_detail,
+        "graded_attempts": p.graded_attempts,
     }
 
 
@@ -386,6 +426,9 @@ def cmd_problem_show(args: argparse.Namespace, me: Membership, store: Store) -> 
         policy = LATE_POLICY_TEXT[found.late_policy]
         print(f"due: {local_time(found.due)}{' (passed)' if found.due < hlc.wall_ms() else ''}")
         print(f"late work: {policy}")
+    print(f"hidden tests: {HIDDEN_DETAIL_TEXT[found.hidden_detail]}")
+    if found.graded_attempts is not None:
+        print(f"graded attempts: the first {found.graded_attempts} of each student")
     if newest_id != found.id:
         print(f"superseded by a newer revision, {newest_id.hex()[:8]}")
     print()
@@ -426,6 +469,9 @@ def cmd_submit(args: argparse.Namespace, me: Membership, store: Store) -> int:
         if problem.late_policy == "refuse-grade":
             late += " and late work is not graded"
     print(f"recorded attempt {body['attempt']}{late}")
+    limit = problem.graded_attempts
+    if limit is not None and next_attempt(store, me.peer_id, problem.root) > limit + 1:
+        print(f"note: only your first {limit} attempt(s) at this problem are graded; not this one")
     print(event.id.hex())
     return 0
 

@@ -254,10 +254,19 @@ class Grader:
         if s.late and self.problem.late_policy == "refuse-grade":
             why = "not graded: submitted after the due date, and late work is not graded"
             return _Outcome("revise", None, why, why)
-        result = grade_submission(language, solution, self.suite)
+        limit = self.problem.graded_attempts
+        if limit is not None and s.attempt > limit:
+            why = (
+                f"not graded: this problem grades each student's first {limit} attempt(s), "
+                f"and this is attempt {s.attempt}"
+            )
+            return _Outcome("revise", None, why, why)
+        result = grade_submission(
+            language, solution, self.suite, hidden_detail=self.problem.hidden_detail
+        )
         late = "\n(submitted after the due date)" if s.late else ""
-        if result.failed:
-            summary = "failed " + ", ".join(name for name, _reason in result.failed)
+        if result.failed:  # the instructor's terminal: reasons, whatever the student sees
+            summary = "failed " + ", ".join(f"{name} ({why})" for name, why in result.failed)
         elif result.passed:
             summary = f"passed all {len(result.passed)} tests"
         else:
@@ -293,5 +302,5 @@ class Grader:
 class _Outcome:
     verdict: str
     score: int | None
-    comment: str  # for the student: failed test names and reasons, never test data
+    comment: str  # for the student: what the problem's hidden detail allows, never test data
     summary: str  # for the instructor's terminal, one line

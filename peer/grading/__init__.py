@@ -33,3 +33,8 @@ from ._testdir import TEST_FOLDER_FORMAT as TEST_FOLDER_FORMAT
 from ._testdir import TestCase as TestCase
 from ._testdir import TestSuite as TestSuite
 from ._testdir import load_test_folder as load_test_folder
+from ._visibility import FAILED as FAILED
+from ._visibility import TestOutcome as TestOutcome
+from ._visibility import student_comment as student_comment
+from ._visibility import student_score as student_score
+from ._visibility import student_view as student_view

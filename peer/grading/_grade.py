@@ -1,10 +1,11 @@
 """Grade a submission against hidden tests, and self-check one against public examples.
 
 Grading runs every test in a fresh sandbox and scores passed weight over total weight. What
-it tells the student is only which tests failed and a fixed reason for each: never a test's
-input or expected output, and never anything the program printed or its exit status, since
-a submission could print its hidden input (to stdout or stderr) or encode it in its exit
-status to smuggle it out through the comment.
+it tells the student is at most which tests failed and a fixed reason for each (by default,
+not even the reason: ``_visibility``): never a test's input or expected output, and never
+anything the program printed or its exit status, since a submission could print its hidden
+input (to stdout or stderr) or encode it in its exit status to smuggle it out through the
+comment.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Sequence
 from typing import Literal
 
 import attrs
+
+from peer.log import DEFAULT_HIDDEN_DETAIL
 
 from ._languages import (
     CompileError,
@@ -32,6 +35,7 @@ from ._sandbox import (
     sandbox_python,
 )
 from ._testdir import TestCase, TestSuite
+from ._visibility import TestOutcome, student_comment, student_score, student_view
 
 __all__ = [
     "CHECKER_LIMITS",
@@ -67,9 +71,11 @@ class GradeResult:
     score: int
     passed: tuple[str, ...]
     #: (test name, reason): "wrong answer", "time limit", "memory limit", "output limit",
-    #: "file size limit", "runtime error" or "checker error".
+    #: "file size limit", "runtime error" or "checker error". The instructor's view: a
+    #: student learns only what the problem's hidden detail allows (``comment``).
     failed: tuple[tuple[str, str], ...]
-    #: For the student: failing tests and reasons, or the compiler's message. No test data.
+    #: For the student: what ``student_view`` lets them see of the failing tests, or the
+    #: compiler's message. No test data.
     comment: str
 
 
@@ -94,12 +100,19 @@ def _normalised(data: bytes) -> list[str]:
 
 
 def grade_submission(
-    language: str, source: str, tests: TestSuite, limits: Limits = DEFAULT_LIMITS
+    language: str,
+    source: str,
+    tests: TestSuite,
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    hidden_detail: str = DEFAULT_HIDDEN_DETAIL,
 ) -> GradeResult:
     """Compile (if need be) and run ``source`` on every hidden test, in the sandbox.
 
-    Raises SandboxUnavailable when the sandbox cannot be used (nothing runs then), and
-    UsageError for an unknown language or an oversized source.
+    ``passed`` and ``failed`` are what ran (the instructor's view); ``score`` and
+    ``comment``, which are sealed for the student, hold only what ``hidden_detail`` lets a
+    student learn (``student_view``). Raises SandboxUnavailable when the sandbox cannot be
+    used (nothing runs then), and UsageError for an unknown language or an oversized source.
     """
     reason = sandbox_available()
     if reason is not None:
@@ -107,18 +120,20 @@ def grade_submission(
     program = prepare_program(language, source)
     if isinstance(program, CompileError):
         return GradeResult("revise", 0, (), (), f"compile error:\n{program.message}")
-    passed: list[str] = []
-    failed: list[tuple[str, str]] = []
+    outcomes = []
     for test in tests.tests:
         failure = _run_test(program, test, tests.checker, limits)
-        if failure is None:
-            passed.append(test.name)
-        else:
-            failed.append((test.name, failure))
-    weights = {test.name: test.weight for test in tests.tests}
-    score = sum(weights[name] for name in passed) * 100 // tests.total_weight
-    verdict: Verdict = "revise" if failed else "accept"
-    return GradeResult(verdict, score, tuple(passed), tuple(failed), _comment(tests, failed, score))
+        outcomes.append(TestOutcome(test.name, failure is None, failure or ""))
+    shown = [student_view(hidden_detail, outcome) for outcome in outcomes]
+    score = student_score(shown, {test.name: test.weight for test in tests.tests})
+    verdict: Verdict = "accept" if all(t.passed for t in shown) else "revise"
+    return GradeResult(
+        verdict,
+        score,
+        tuple(t.name for t in outcomes if t.passed),
+        tuple((t.name, t.reason) for t in outcomes if not t.passed),
+        student_comment(shown, score, hidden_detail),
+    )
 
 
 def _run_test(program: Program, test: TestCase, checker: str | None, limits: Limits) -> str | None:
@@ -150,15 +165,6 @@ def _check(checker: str, test: TestCase, actual: bytes) -> str | None:
     ):
         return "wrong answer"
     return "checker error"  # crashed (a Python traceback), or a limit: not the student's fault
-
-
-def _comment(tests: TestSuite, failed: list[tuple[str, str]], score: int) -> str:
-    count = len(tests.tests)
-    if not failed:
-        return f"all {count} tests passed"
-    lines = [f"passed {count - len(failed)} of {count} tests (score {score})", "failed:"]
-    lines += [f"  {name}: {reason}" for name, reason in failed]
-    return "\n".join(lines)
 
 
 def self_check(

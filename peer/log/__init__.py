@@ -9,8 +9,10 @@ from peer.log._checks import check_room as check_room
 from peer.log._checks import normalize_newlines as normalize_newlines
 from peer.log._codec import pack as pack
 from peer.log._codec import unpack as unpack
+from peer.log._curriculum import DEFAULT_HIDDEN_DETAIL as DEFAULT_HIDDEN_DETAIL
 from peer.log._curriculum import DEFAULT_LANGUAGES as DEFAULT_LANGUAGES
 from peer.log._curriculum import DEFAULT_LATE_POLICY as DEFAULT_LATE_POLICY
+from peer.log._curriculum import HIDDEN_DETAILS as HIDDEN_DETAILS
 from peer.log._curriculum import LATE_POLICIES as LATE_POLICIES
 from peer.log._curriculum import MAX_CHECK_DETAIL as MAX_CHECK_DETAIL
 from peer.log._curriculum import MAX_SOLUTION_BYTES as MAX_SOLUTION_BYTES

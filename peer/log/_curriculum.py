@@ -35,6 +35,10 @@ REVIEW_MODES = ("instructor", "peers")
 #: late (the default), or mark it and have ``peerclass grade`` refuse to grade it.
 LATE_POLICIES = ("accept", "mark", "refuse-grade")
 DEFAULT_LATE_POLICY = "mark"
+#: What a student learns of a failed hidden test (``peer.grading.student_view``): its name
+#: only (the default: which tests failed, not why), its name and reason, or nothing per test.
+HIDDEN_DETAILS = ("names", "verdicts", "none")
+DEFAULT_HIDDEN_DETAIL = "names"
 #: What a problem accepts when it does not say (problems made before languages existed).
 DEFAULT_LANGUAGES = ("python",)
 MAX_LANGUAGES = 8
@@ -89,7 +93,15 @@ def validate_problem(body: Body) -> None:
         "problem",
         body,
         {"title", "statement", "examples", "tags"},
-        {"due", "supersedes", "languages", "late_policy", "review"},
+        {
+            "due",
+            "supersedes",
+            "languages",
+            "late_policy",
+            "review",
+            "hidden_detail",
+            "graded_attempts",
+        },
     )
     if body.get("review", "instructor") not in REVIEW_MODES:
         raise ValidationError(f"problem review {body['review']!r} is not one of instructor, peers")
@@ -124,6 +136,13 @@ def validate_problem(body: Body) -> None:
             check_language(language)
         if len(set(languages)) != len(languages):
             raise ValidationError("problem languages repeat")
+    if "hidden_detail" in body and body["hidden_detail"] not in HIDDEN_DETAILS:
+        raise ValidationError(
+            f"problem hidden_detail {body['hidden_detail']!r} is not one of "
+            f"{', '.join(HIDDEN_DETAILS)}"
+        )
+    if body.get("graded_attempts") is not None:
+        _check_int("problem", "graded_attempts", body["graded_attempts"], 1, MAX_ATTEMPT)
     if "late_policy" in body and body["late_policy"] not in LATE_POLICIES:
         raise ValidationError(
             f"problem late_policy {body['late_policy']!r} is not one of {', '.join(LATE_POLICIES)}"

@@ -13,7 +13,7 @@ import json
 from sqlalchemy import Connection, func, insert, select
 
 from peer.errors import ValidationError
-from peer.log import DEFAULT_LANGUAGES, DEFAULT_LATE_POLICY, Event
+from peer.log import DEFAULT_HIDDEN_DETAIL, DEFAULT_LANGUAGES, DEFAULT_LATE_POLICY, Event
 from storage.projections._envelope import envelope
 from storage.projections._sealed import feedback_content, open_body, submission_content
 from storage.schema import feedback, problems, submissions
@@ -46,6 +46,8 @@ def project_problem(conn: Connection, event: Event) -> None:
             languages=json.dumps(body.get("languages", DEFAULT_LANGUAGES)),
             late_policy=body.get("late_policy", DEFAULT_LATE_POLICY),
             review=body.get("review", "instructor"),
+            hidden_detail=body.get("hidden_detail", DEFAULT_HIDDEN_DETAIL),
+            graded_attempts=body.get("graded_attempts"),
         )
     )
 

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 from sqlalchemy import Select, exists, or_, select
 
-from peer.log import DEFAULT_LANGUAGES, DEFAULT_LATE_POLICY, Example, is_late
+from peer.log import (
+    DEFAULT_HIDDEN_DETAIL,
+    DEFAULT_LANGUAGES,
+    DEFAULT_LATE_POLICY,
+    Example,
+    is_late,
+)
 from storage.projections import count_attempts, load_roster
 from storage.queries._acceptance import Verdict, accepted_attempt
 from storage.queries._paging import EVERYTHING, Paging, key_of, newest, paged
@@ -48,6 +54,10 @@ class Problem:
     seq: int
     languages: tuple[str, ...] = DEFAULT_LANGUAGES
     late_policy: str = DEFAULT_LATE_POLICY
+    #: What a student sees of a failed hidden test (``peer.grading.student_view``).
+    hidden_detail: str = DEFAULT_HIDDEN_DETAIL
+    #: How many attempts per student ``grade`` grades; None: every one.
+    graded_attempts: int | None = None
 
 
 @attrs.frozen
@@ -158,6 +168,8 @@ def _to_problem(row: Any, instructor: bytes) -> Problem:
         seq=row.seq,
         languages=tuple(json.loads(row.languages)),
         late_policy=row.late_policy,
+        hidden_detail=row.hidden_detail,
+        graded_attempts=row.graded_attempts,
     )
 
 

@@ -105,7 +105,9 @@ def test_grade_publishes_verdicts_scores_and_failed_test_names_only(course: Cour
     assert (verdicts[c_ok]["verdict"], verdicts[c_ok]["score"]) == ("accept", 100)
     assert (verdicts[wrong]["verdict"], verdicts[wrong]["score"]) == ("revise", 25)  # weights
     comment = str(verdicts[wrong]["comment"])
-    assert "02-large: wrong answer" in comment and "01-small" not in comment
+    # By default a student learns which hidden test failed, not why (issue 18).
+    assert "02-large: failed" in comment and "01-small" not in comment
+    assert "wrong answer" not in comment and "wrong answer" in graded.stdout
     assert not [secret for secret in SECRETS if secret in comment]
 
     # The student reads the same verdict once it reaches them; nothing waits in the queue.
@@ -343,3 +345,33 @@ def test_late_policies_decide_what_grading_does_with_late_work(course: Course) -
         refused["comment"]
         == "not graded: submitted after the due date, and late work is not graded"
     )
+
+
+@needs_sandbox
+def test_graded_attempts_and_hidden_detail_are_the_problems_to_choose(course: Course) -> None:
+    alice = course.students[0]
+    problem = pc_ok(
+        course.teacher,
+        "problem", "publish", "--title", "Once", "--graded-attempts", "1",
+        "--hidden-detail", "verdicts", "--statement-file", str(course.files / "sum.md"),
+    ).out.strip()  # fmt: skip
+    share(course.teacher, alice)
+    shown = pc_ok(alice, "problem", "show", problem[:8], "--json").json()
+    assert (shown["hidden_detail"], shown["graded_attempts"]) == ("verdicts", 1)
+    ids = []
+    for number, source in enumerate((WRONG_PY, ADD_PY)):
+        solution = write(course.files / f"{number}.py", source)
+        submitted = pc_ok(alice, "submit", problem[:8], solution)
+        ids.append(submitted.out.split()[-1])
+    assert "are graded; not this one" in submitted.out  # the second attempt, told at once
+    share(alice, course.teacher)
+    cli(course.teacher, "grade", problem[:8], "--tests", str(course.tests), "--all")
+    first, second = (instructor_feedback(course.teacher)[i] for i in ids)
+    assert "02-large: wrong answer" in str(first["comment"])  # verdicts: the reason is told
+    assert (second["verdict"], second["score"]) == ("revise", None)
+    assert second["comment"] == (
+        "not graded: this problem grades each student's first 1 attempt(s), and this is attempt 2"
+    )
+    refused = pc(course.teacher, "problem", "publish", "--title", "X", "--graded-attempts", "0",
+                 "--statement-file", str(course.files / "sum.md"))  # fmt: skip
+    assert refused.code != 0 and "'0' is not a whole number of at least 1" in refused.err

@@ -67,7 +67,7 @@ def test_python_wrong_answer() -> None:
     result = grade("python", "a, b = map(int, input().split())\nprint(abs(a + b))\n")
     assert (result.verdict, result.score) == ("revise", 66)
     assert result.failed == (("02-negative", "wrong answer"),)
-    assert result.comment == "passed 2 of 3 tests (score 66)\nfailed:\n  02-negative: wrong answer"
+    assert result.comment == "passed 2 of 3 tests (score 66)\nfailed:\n  02-negative: failed"
 
 
 @needs_sandbox
@@ -281,3 +281,63 @@ def test_self_check_unsandboxed_still_has_limits(monkeypatch: pytest.MonkeyPatch
     assert results[1].passed is True
     error = self_check("python", "print(", EXAMPLES[:1], allow_unsandboxed_own_code=True)
     assert "SyntaxError" in error[0].detail
+
+
+# ---- what a student learns of hidden tests (issue 18) --------------------------------------
+
+#: Picks its failure from the first byte of the hidden input: six distinguishable outcomes,
+#: about 2.6 bits of the input per test, if the reasons reached the student.
+ENCODER = """\
+    import os, signal, sys
+    choice = sys.stdin.read(1)
+    if choice == "a":
+        print("wrong")
+    elif choice == "b":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    elif choice == "c":
+        while True:
+            pass
+    elif choice == "d":
+        x = bytearray(4 * 1024**3)
+    elif choice == "e":
+        while True:
+            print("y" * 10000)
+    else:
+        open("f", "wb").write(b"z" * 50 * 1024**2)
+    """
+ENCODED = TestSuite(
+    tuple(TestCase(f"t{i}", c.encode() + b"\n", b"right\n") for i, c in enumerate("abcdef"))
+)
+QUIET = "pass"  # fails every test the plainest way: no output at all
+
+
+def _grade_hidden(source: str, detail: str) -> GradeResult:
+    limits = Limits(cpu_seconds=1, output_bytes=1024 * 1024)
+    return grade_submission(
+        "python", textwrap.dedent(source), ENCODED, limits, hidden_detail=detail
+    )
+
+
+@needs_sandbox
+def test_default_detail_seals_nothing_but_pass_or_fail_per_hidden_test() -> None:
+    encoded = _grade_hidden(ENCODER, "names")
+    # The encoding worked (the instructor's view shows six different reasons) ...
+    assert len({reason for _, reason in encoded.failed}) == 6
+    # ... yet what is sealed for the student is exactly what a program that fails every test
+    # silently gets: the same verdict, score and comment, character for character.
+    quiet = _grade_hidden(QUIET, "names")
+    assert (encoded.verdict, encoded.score, encoded.comment) == (
+        quiet.verdict,
+        quiet.score,
+        quiet.comment,
+    )
+    assert encoded.comment.splitlines()[2:] == [f"  t{i}: failed" for i in range(6)]
+
+
+@needs_sandbox
+def test_verdicts_detail_tells_reasons_and_none_names_no_test() -> None:
+    told = _grade_hidden(ENCODER, "verdicts")
+    assert "time limit" in told.comment and "memory limit" in told.comment
+    hidden = _grade_hidden(ENCODER, "none")
+    assert hidden.comment == "not every hidden test passed (score 0)"
+    assert not any(f"t{i}" in hidden.comment for i in range(6))
