@@ -1,0 +1,94 @@
+"""The roster and display names: who is a member, and what to call each author.
+
+Both depend on the store's reader (the instructor key comes with the identity), so a store
+opened without one has no roster and shows profile names.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import delete, insert, select
+
+from storage._ingest import now_ms
+from storage._store_base import StoreBase
+from storage.projections import Roster, load_roster
+from storage.schema import invites, meta, profiles
+
+#: Meta keys of the instructor's open class invite (issue 18): the current token (hex), and
+#: the hashes of those it replaced (JSON list of hex). Local, never synced.
+OPEN_INVITE = "open_invite"
+OPEN_REVOKED = "open_invites_revoked"
+
+
+class RosterReads(StoreBase):
+    """The roster, the names it gives, and the instructor's local invite book."""
+
+    def names(self) -> dict[bytes, str]:
+        """Display names: from the roster where the class has one (a pending identity's
+        claimed name is marked so), otherwise from the latest profile of each author; so no
+        one can pass for a member by choosing a member's name."""
+        with self._read() as conn:
+            names = {
+                row.author: row.name
+                for row in conn.execute(select(profiles.c.author, profiles.c.name))
+            }
+            if self._reader is None:
+                return names
+            roster = load_roster(conn, self._reader.instructor)
+        if not roster.rostered:
+            return names
+        shown = {peer: f"{name} (not in the roster)" for peer, name in names.items()}
+        suffix = {"member": "", "pending": " (pending)", "removed": " (removed)"}
+        for entry in roster.entries.values():
+            shown[entry.peer_id] = entry.name + suffix[entry.state]
+        return shown
+
+    def record_invite(self, hashed_token: bytes, name: str) -> None:
+        """Remember a one-student invite this (instructor's) peer made: local, never synced,
+        and only the token's hash, so a copied store cannot be used to join."""
+        with self._write(durable=True) as conn:
+            conn.execute(
+                insert(invites).values(token_hash=hashed_token, name=name, created_at=now_ms())
+            )
+
+    def open_invite_token(self) -> bytes | None:
+        """The class invite's token, once ``invite --revoke-open`` replaced the first one
+        (which has none); None before."""
+        with self._read() as conn:
+            value = conn.execute(select(meta.c.value).where(meta.c.key == OPEN_INVITE)).scalar()
+        return None if value is None else bytes.fromhex(value)
+
+    def replace_open_invite(self, token: bytes) -> None:
+        """Make ``token`` the class invite's: joins with any earlier one (or none) are refused
+        by this (instructor's) peer from now on."""
+        from storage.projections import token_hash
+
+        with self._write(durable=True) as conn:
+            rows = dict(conn.execute(select(meta.c.key, meta.c.value)).all())
+            revoked = json.loads(rows.get(OPEN_REVOKED, "[]"))
+            if OPEN_INVITE in rows:
+                revoked.append(token_hash(bytes.fromhex(rows[OPEN_INVITE])).hex())
+            conn.execute(delete(meta).where(meta.c.key.in_([OPEN_INVITE, OPEN_REVOKED])))
+            conn.execute(insert(meta).values(key=OPEN_INVITE, value=token.hex()))
+            conn.execute(insert(meta).values(key=OPEN_REVOKED, value=json.dumps(revoked)))
+
+    def roster(self) -> Roster | None:
+        """The class roster (None without a reader: the instructor key is not known, so no
+        roster event could be trusted)."""
+        if self._reader is None:
+            return None
+        with self._read() as conn:
+            return load_roster(conn, self._reader.instructor)
+
+    def roster_state(self, peer_id: bytes) -> str | None:
+        """``member``, ``pending`` or ``removed`` for ``peer_id``; None where the roster does
+        not know it. In a class with no roster yet (made before rosters), everyone but the
+        removed is ``member``. Cheap: for the network's session checks."""
+        roster = self.roster()
+        if roster is None:
+            return None
+        state = roster.state(peer_id)
+        if not roster.rostered and state is None:
+            return "member"
+        return state
