@@ -109,9 +109,12 @@ def load_head(conn: Connection, author: bytes) -> Head:
     return Head(row.seq, row.id, row.ts, bool(row.forked), True)
 
 
-def insert_run(conn: Connection, run: Sequence[Event], head: Head) -> None:
-    """Insert a validated contiguous run of one author's events and move its head."""
-    now = now_ms()
+def insert_run(
+    conn: Connection, run: Sequence[Event], head: Head, arrived_ms: int | None = None
+) -> None:
+    """Insert a validated contiguous run of one author's events and move its head;
+    ``arrived_ms`` (default now) is the time they were projected with (``chat_row``)."""
+    now = now_ms() if arrived_ms is None else arrived_ms
     conn.exec_driver_sql(
         _INSERT_EVENT,
         [(e.author, e.seq, e.id, e.kind, e.raw, now) for e in run],
@@ -188,7 +191,8 @@ def _ingest_author(conn: Connection, author: bytes, batch: list[Event]) -> _Auth
         run.append(ev)
         expect_seq, expect_prev, last_ts = ev.seq + 1, ev.id, ev.ts
     accepted: list[Event] = []
-    projector = projections.ProjectionBatch(conn)
+    arrived = now_ms()
+    projector = projections.ProjectionBatch(conn, arrived)
     for ev in _authenticated_prefix(run, out):
         try:
             projector.add(ev)
@@ -198,7 +202,7 @@ def _ingest_author(conn: Connection, author: bytes, batch: list[Event]) -> _Auth
         accepted.append(ev)
     projector.flush()
     if accepted:
-        insert_run(conn, accepted, head)
+        insert_run(conn, accepted, head, arrived)
         out.stored.extend(accepted)
     if out.gap is not None:
         out.gap = head.seq + 1  # the first seq we lack, whatever part of the run was refused

@@ -98,12 +98,14 @@ class Writes(StoreBase):
             conn.execute(delete(meta).where(meta.c.key == "rebuild_projections"))
             self._record_reader(conn)  # projections hold what this reader can read
             projections.clear_all(conn)
-            result = conn.execute(select(events.c.raw).order_by(events.c.local_id))
+            result = conn.execute(
+                select(events.c.raw, events.c.received_at).order_by(events.c.local_id)
+            )
             pins = projections.PinFilter(conn)  # removals pin their authors' logs (issue 18)
-            for (raw,) in result:
+            for raw, received_at in result:
                 ev = decode_event(raw)
                 if not pins.skips(ev):
-                    projections.project(conn, ev)
+                    projections.project(conn, ev, received_at)  # chat sorts by arrival
                     pins.saw(ev)
                 count += 1
         return count

@@ -40,6 +40,14 @@ def next_ts(latest_seen: int, now_ms: int | None = None) -> int:
     return max(now, latest_seen + 1)
 
 
+def arrival_order(ts: int, arrived_ms: int) -> int:
+    """Where an event stamped ``ts`` that arrived here at wall-clock ``arrived_ms`` sorts:
+    at its own ``ts``, unless that claims more than :data:`MAX_DRIFT_MS` beyond its arrival
+    (a clock that far ahead is wrong or lying): then at its arrival, so a message stamped in
+    the year 2100 takes its place among the others instead of staying pinned below them."""
+    return ts if to_ms(ts) <= arrived_ms + MAX_DRIFT_MS else from_ms(arrived_ms)
+
+
 def iso_from_ts(ts: int | None) -> str | None:
     """An HLC timestamp as ISO 8601 UTC with milliseconds."""
     return None if ts is None else iso_from_ms(to_ms(ts))

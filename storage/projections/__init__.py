@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, delete
 
-from peer.log import Event
+from peer.log import Event, hlc
 from storage.projections._chat import INSERT_MESSAGE, chat_row, project_profile
 from storage.projections._curriculum import (
     count_attempts,
@@ -37,7 +37,8 @@ from storage.schema import PROJECTION_TABLES
 __all__ = ["ProjectionBatch", "clear_all", "count_attempts", "project"]
 
 Projector = Callable[[Connection, Event], None]
-RowMaker = Callable[[Event], tuple[object, ...]]
+#: A bulk row is made from the event and when it arrived here (wall-clock milliseconds).
+RowMaker = Callable[[Event, int], tuple[object, ...]]
 
 #: Kinds whose projection checks the author's earlier events, then writes.
 _PROJECTORS: dict[str, Projector] = {
@@ -56,11 +57,13 @@ _BULK: dict[str, tuple[str, RowMaker]] = {
 }
 
 
-def project(conn: Connection, event: Event) -> None:
-    """Write the projection rows of ``event`` (inside the caller's transaction)."""
+def project(conn: Connection, event: Event, arrived_ms: int | None = None) -> None:
+    """Write the projection rows of ``event`` (inside the caller's transaction);
+    ``arrived_ms``: when it arrived here (a rebuild passes the stored time), default now."""
     bulk = _BULK.get(event.kind)
     if bulk is not None:
-        conn.exec_driver_sql(bulk[0], bulk[1](event))
+        arrived = hlc.wall_ms() if arrived_ms is None else arrived_ms
+        conn.exec_driver_sql(bulk[0], bulk[1](event, arrived))
         return
     projector = _PROJECTORS.get(event.kind)
     if projector is not None:
@@ -71,18 +74,19 @@ class ProjectionBatch:
     """Projects a run of events, batching bulk kinds; a checked kind flushes the batch first
     so its checks see every earlier event of the run."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, arrived_ms: int) -> None:
         self._conn = conn
+        self._arrived_ms = arrived_ms  # a batch is what arrived together (stored with it)
         self._pending: dict[str, list[tuple[object, ...]]] = {}
 
     def add(self, event: Event) -> None:
         """Project ``event``; ValidationError (from a checked kind) leaves nothing written."""
         bulk = _BULK.get(event.kind)
         if bulk is not None:
-            self._pending.setdefault(bulk[0], []).append(bulk[1](event))
+            self._pending.setdefault(bulk[0], []).append(bulk[1](event, self._arrived_ms))
             return
         self.flush()
-        project(self._conn, event)
+        project(self._conn, event, self._arrived_ms)
 
     def flush(self) -> None:
         for sql, rows in self._pending.items():

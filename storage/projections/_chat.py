@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, insert, select, update
 
-from peer.log import Event
+from peer.log import Event, hlc
 from storage.schema import profiles
 
 
@@ -29,6 +29,9 @@ def project_profile(conn: Connection, event: Event) -> None:
 INSERT_MESSAGE = "INSERT INTO messages (ts, author, seq, room, recipient) VALUES (?, ?, ?, ?, ?)"
 
 
-def chat_row(event: Event) -> tuple[object, ...]:
+def chat_row(event: Event, arrived_ms: int) -> tuple[object, ...]:
+    """The message's row; its ``ts`` column is where it sorts (``hlc.arrival_order``: a
+    stamp far in the future sorts at its arrival), the stamp itself stays in the event."""
     body = event.body
-    return (event.ts, event.author, event.seq, body["room"], body.get("to"))
+    ts = hlc.arrival_order(event.ts, arrived_ms)
+    return (ts, event.author, event.seq, body["room"], body.get("to"))

@@ -6,16 +6,16 @@ The ``messages`` table is that order, ``(ts, author, seq)``; a page is one keyse
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
 from sqlalchemy import Select, and_, or_, select, tuple_
 
 from peer.errors import UsageError
-from peer.log import unpack
+from peer.log import hlc, unpack
 from storage._store import Store
-from storage.schema import events, messages, profiles
+from storage.schema import events, messages
 
 #: An event's bytes end with its Ed25519 signature; the signed part is the msgpack list
 #: ``[version, author, seq, prev, ts, kind, body]`` (``peer.log``), checked when stored.
@@ -75,17 +75,18 @@ def iter_chat_log(
     if limit is not None and limit < 0:
         raise ValueError("limit must not be negative")
     end = None if before is None else message_key(store, before)
+    names = store.names()  # the roster's names, never what a profile claims
     if limit is not None:
         with store.read() as conn:
             query = _select(room, since, reader, end=end, descending=True).limit(limit)
-            page = [_to_message(row) for row in conn.execute(query)]
+            page = [_to_message(row, names) for row in conn.execute(query)]
         yield from reversed(page)
         return
     start: Key | None = None
     while True:
         with store.read() as conn:
             query = _select(room, since, reader, start=start, end=end).limit(PAGE)
-            page = [_to_message(row) for row in conn.execute(query)]
+            page = [_to_message(row, names) for row in conn.execute(query)]
         yield from page
         if len(page) < PAGE:
             return
@@ -95,14 +96,15 @@ def iter_chat_log(
 
 def message_key(store: Store, message_id: bytes) -> Key:
     """The position of a chat message in the order; UsageError if it is not one held here."""
-    query = select(events.c.author, events.c.seq, events.c.raw).where(
+    query = select(events.c.author, events.c.seq, events.c.raw, events.c.received_at).where(
         events.c.id == message_id, events.c.kind == "chat"
     )
     with store.read() as conn:
         row = conn.execute(query).first()
     if row is None:
         raise UsageError(f"no chat message has the id {message_id.hex()}")
-    return (_fields(row.raw)[4], row.author, row.seq)
+    # Where the projection sorted it (``storage.projections.chat_row``).
+    return (hlc.arrival_order(_fields(row.raw)[4], row.received_at), row.author, row.seq)
 
 
 _ORDER = (messages.c.ts, messages.c.author, messages.c.seq)
@@ -124,14 +126,12 @@ def _select(
             messages.c.recipient,
             events.c.id,
             events.c.raw,
-            profiles.c.name,
         )
         .join_from(
             messages,
             events,
             and_(events.c.author == messages.c.author, events.c.seq == messages.c.seq),
         )
-        .join(profiles, profiles.c.author == messages.c.author, isouter=True)
     )
     if room is not None:
         query = query.where(messages.c.room == room)
@@ -159,12 +159,12 @@ def _fields(raw: bytes) -> list[Any]:
     return unpack(raw[:-_SIGNATURE_SIZE], what="stored event")  # type: ignore[no-any-return]
 
 
-def _to_message(row: Any) -> ChatMessage:
+def _to_message(row: Any, names: Mapping[bytes, str]) -> ChatMessage:
     body = _fields(row.raw)[_BODY]
     return ChatMessage(
         id=row.id,
         author=row.author,
-        author_name=row.name,
+        author_name=names.get(row.author),
         room=row.room,
         text=body.get("text", ""),
         ts=row.ts,
