@@ -1,0 +1,103 @@
+"""``peerclass similarity``: which students' latest submissions to a problem look alike.
+
+It reads only this peer's store (and ``--against``'s folder) and writes only to stdout or
+``-o``: nothing about it leaves the instructor's machine. What everyone shares by design is
+left out before comparing: the problem's examples and the code blocks of its statement (the
+starter code). ``--against DIR`` adds an earlier term's submissions, one file per submission
+(``.py`` or ``.c``), each compared with this term's but not with each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from peer.cli._curriculum import problem_thread, with_peer
+from peer.errors import UsageError
+from peer.identity import Membership, short_id
+from peer.log import MAX_SOLUTION_BYTES
+from peer.similarity import FORMATS, Program, all_hashes, fingerprint, pairs_of, render
+from storage import Store
+from storage.queries import Problem, get_submission, list_submissions
+
+_FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+_SUFFIXES = {".py": "python", ".c": "c", ".h": "c"}
+
+
+def add_commands(sub: Any) -> None:
+    similarity = sub.add_parser(
+        "similarity", help="rank pairs of students' latest submissions by similarity (offline)"
+    )
+    similarity.add_argument("problem", metavar="PROBLEM_ID")
+    similarity.add_argument("--format", choices=FORMATS, default="text")
+    similarity.add_argument("-o", dest="output", type=Path, metavar="FILE")
+    similarity.add_argument(
+        "--against", type=Path, metavar="DIR", help="an earlier term's submissions, one per file"
+    )
+    similarity.set_defaults(handler=with_peer(cmd_similarity))
+
+
+def cmd_similarity(args: argparse.Namespace, me: Membership, store: Store) -> int:
+    if not me.is_instructor:
+        raise UsageError(
+            "similarity is for the instructor: classmates' solutions are sealed to them"
+        )
+    problem = problem_thread(store, args.problem, me.klass.instructor)
+    programs = _latest_programs(store, me, problem)
+    against = [] if args.against is None else _earlier_term(args.against, problem)
+    text = render(pairs_of(programs, against), problem.title, args.format)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    return 0
+
+
+def _shared(problem: Problem, language: str) -> set[int]:
+    """Fingerprints everyone may share: the examples and the statement's code blocks."""
+    texts = [e.input for e in problem.examples] + [e.output for e in problem.examples]
+    texts += _FENCE.findall(problem.statement)
+    return set().union(*(all_hashes(t, language) for t in texts)) if texts else set()
+
+
+def _latest_programs(store: Store, me: Membership, problem: Problem) -> list[Program]:
+    latest: dict[bytes, Any] = {}
+    for s in list_submissions(store, problem_root=problem.root):
+        if s.author == me.peer_id or not s.readable or s.language is None:
+            continue
+        if s.author not in latest or s.attempt > latest[s.author].attempt:
+            latest[s.author] = s
+    programs = []
+    for s in latest.values():
+        detail = get_submission(store, s.id)
+        if detail is None or detail.solution is None or s.language is None:
+            continue
+        label = f"{s.author_name or '?'} ({short_id(s.author)}) attempt {s.attempt}"
+        shared = _shared(problem, s.language)
+        programs.append(fingerprint(label, detail.solution, s.language, ignore=shared))
+    return programs
+
+
+def _earlier_term(folder: Path, problem: Problem) -> list[Program]:
+    if not folder.is_dir():
+        raise UsageError(f"--against {folder} is not a folder")
+    found = []
+    for path in sorted(folder.rglob("*")):
+        language = _SUFFIXES.get(path.suffix)
+        if language is None or not path.is_file():
+            continue
+        data = path.read_bytes()[: MAX_SOLUTION_BYTES + 1]
+        if len(data) > MAX_SOLUTION_BYTES:
+            raise UsageError(f"--against: {path} is larger than 64 KiB; is it a submission?")
+        text = data.decode("utf-8", errors="replace")
+        label = f"earlier term: {path.relative_to(folder)}"
+        found.append(fingerprint(label, text, language, ignore=_shared(problem, language)))
+    if not found:
+        raise UsageError(f"--against {folder} holds no .py or .c files")
+    return found
