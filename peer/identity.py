@@ -114,14 +114,28 @@ class Membership:
 
     signing_key: nacl.signing.SigningKey = attrs.field(repr=False)
     klass: ClassInfo
+    #: This identity's role on the roster, where a store was read (``peer.cli._core``): a
+    #: co-instructor or TA holds it by the founder's authority (DESIGN §10).
+    role: str | None = None
 
     @property
     def peer_id(self) -> bytes:
         return bytes(self.signing_key.verify_key)
 
     @property
-    def is_instructor(self) -> bool:
+    def is_founder(self) -> bool:
+        """The class key itself: the instructor who created the class."""
         return self.peer_id == self.klass.instructor
+
+    @property
+    def is_instructor(self) -> bool:
+        """The founder, or an identity the roster names instructor."""
+        return self.is_founder or self.role == "instructor"
+
+    @property
+    def is_staff(self) -> bool:
+        """An instructor or a TA: who is sealed "to the instructor"."""
+        return self.is_instructor or self.role == "ta"
 
 
 def has_identity(data_dir: Path) -> bool:

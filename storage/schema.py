@@ -240,6 +240,8 @@ roster = Table(
     Column("name", Text),
     Column("role", String(16)),
     Column("invite", LargeBinary(16)),
+    # The entry on ``peer`` its author held as current (issue 22: several instructors).
+    Column("after", LargeBinary(32)),
     Index("ix_roster_peer", "peer", "author", "seq"),
 )
 

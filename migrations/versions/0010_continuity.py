@@ -1,13 +1,16 @@
 """Schema for issue 22 (backup, recovery, co-instructors, verify).
 
-Placeholder in the revision chain, so that parallel work never makes two heads; empty until
-its issue needs a table or column.
+- ``roster.after``: the entry on the same peer that a roster entry's author held as current,
+  so that entries by several instructors are ordered by what each had seen (DESIGN §10).
 
 Revision ID: 0010
 Revises: 0009
 """
 
 from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0010"
 down_revision = "0009"
@@ -16,8 +19,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("roster") as batch:
+        # No event signed before this revision names ``after``: old rows keep NULL.
+        batch.add_column(sa.Column("after", sa.LargeBinary(32)))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("roster") as batch:
+        batch.drop_column("after")

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import trio
 
 from peer.cli._args import ENV_DISCOVERY_ADDR, ENV_DISCOVERY_PORT, host_port, ipv4, tcp_port
@@ -38,9 +39,18 @@ from storage import AsyncStore, Store
 
 
 def open_peer(data_dir: Path) -> tuple[Membership, Store]:
-    """The identity and store of an initialised data dir."""
+    """The identity and store of an initialised data dir; the identity carries its roster
+    role, so a co-instructor acts as the instructor (DESIGN §10)."""
     membership = load_membership(data_dir)
-    return membership, Store.open(data_dir)
+    store = Store.open(data_dir)
+    return with_role(membership, store), store
+
+
+def with_role(membership: Membership, store: Store) -> Membership:
+    """``membership`` with its role as the store's roster names it now."""
+    roster = store.roster()
+    role = None if roster is None else roster.role(membership.peer_id)
+    return attrs.evolve(membership, role=role)
 
 
 def resolve_peer(store: Store, text: str) -> bytes:
@@ -229,6 +239,7 @@ def _run(args: argparse.Namespace, membership: Membership) -> int:
         print(safe_line(line), flush=True)
 
     store = Store.open(args.data_dir)
+    membership = with_role(membership, store)  # a co-instructor runs as the instructor
     store.set_running(os.getpid())
     try:
         async_store = AsyncStore(store)
@@ -339,7 +350,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         status: dict[str, Any] = {
             "peer_id": membership.peer_id.hex(),
             "name": names.get(membership.peer_id),
-            "role": "instructor" if membership.is_instructor else "student",
+            "role": membership.role or ("instructor" if membership.is_instructor else "student"),
             "class_id": membership.klass.class_id.hex(),
             "class_name": membership.klass.name,
             "events": store.event_count(),

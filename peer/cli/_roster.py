@@ -35,6 +35,12 @@ def add_commands(sub: Any) -> None:
     admit = sub.add_parser("admit", help="admit a pending identity to the roster (instructor)")
     admit.add_argument("who", metavar="NAME_OR_ID")
     admit.add_argument("--name", help="the name to admit it under (default: the one it asked)")
+    admit.add_argument(
+        "--role",
+        choices=["student", "ta", "instructor"],
+        default=None,
+        help="student (default), ta, or instructor (a co-instructor with the same authority)",
+    )
     admit.set_defaults(handler=cmd_admit)
 
     remove = sub.add_parser("remove", help="remove someone from the roster (instructor)")
@@ -55,8 +61,12 @@ def cmd_invite(args: argparse.Namespace) -> int:
         if args.for_name is None:
             print(membership.klass.invite())
             return 0
-        if not membership.is_instructor:
-            raise UsageError("only the instructor makes one-student invites")
+        if not membership.is_founder:
+            # The joiner seals its token to the class key (the invite's): only its peer opens it.
+            raise UsageError(
+                "only the founding instructor makes one-student invites; "
+                "give the class invite and 'peerclass admit NAME' the joiner"
+            )
         name = args.for_name.strip()
         try:
             validate_body("join", {"name": name})
@@ -89,7 +99,13 @@ def _find(entries: list[RosterEntry], text: str) -> RosterEntry:
 
 def _instructor_only(me: Membership, what: str) -> None:
     if not me.is_instructor:
-        raise UsageError(f"only the instructor can {what}")
+        raise UsageError(f"only the instructor (or a co-instructor) can {what}")
+
+
+def _following(entry: RosterEntry) -> dict[str, Any]:
+    """The ``after`` field: the entry on that peer this instructor's store holds as current,
+    so a later entry of another instructor is known to follow it (DESIGN §10)."""
+    return {} if entry.event is None else {"after": entry.event}
 
 
 def cmd_admit(args: argparse.Namespace) -> int:
@@ -97,17 +113,21 @@ def cmd_admit(args: argparse.Namespace) -> int:
     try:
         _instructor_only(membership, "admit")
         entry = _find(_entries(store, membership), args.who)
-        if entry.state == "member":
+        role = args.role or (entry.role if entry.state == "member" else "student")
+        if entry.peer_id == membership.klass.instructor:
+            raise UsageError("the founding instructor's role cannot be changed")
+        if entry.state == "member" and role == entry.role and args.name is None:
             raise UsageError(f"{entry.name} ({short_id(entry.peer_id)}) is already a member")
         name = (args.name or entry.name).strip()
-        body = {"action": "admit", "peer": entry.peer_id, "name": name, "role": "student"}
+        body = {"action": "admit", "peer": entry.peer_id, "name": name, "role": role}
+        body |= _following(entry)
         try:
             store.append(membership.signing_key, "roster", body)
         except ValidationError as exc:
             raise UsageError(str(exc)) from None
     finally:
         store.close()
-    print(f"admitted {safe_line(name)} ({short_id(entry.peer_id)})")
+    print(f"admitted {safe_line(name)} ({short_id(entry.peer_id)}) as {role}")
     return 0
 
 
@@ -116,11 +136,14 @@ def cmd_remove(args: argparse.Namespace) -> int:
     try:
         _instructor_only(membership, "remove anyone")
         entry = _find(_entries(store, membership), args.who)
-        if entry.peer_id == membership.peer_id:
-            raise UsageError("the instructor cannot remove themselves")
+        if entry.peer_id == membership.klass.instructor:
+            raise UsageError(
+                "the founding instructor's key is the class's authority and cannot be removed"
+            )
         if entry.state == "removed":
             raise UsageError(f"{entry.name} ({short_id(entry.peer_id)}) is already removed")
-        store.append(membership.signing_key, "roster", {"action": "remove", "peer": entry.peer_id})
+        body = {"action": "remove", "peer": entry.peer_id} | _following(entry)
+        store.append(membership.signing_key, "roster", body)
     finally:
         store.close()
     print(f"removed {safe_line(entry.name)} ({short_id(entry.peer_id)})")

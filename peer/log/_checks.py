@@ -15,7 +15,8 @@ MAX_CHAT_TEXT = 16_000
 #: A sealed box: 24-byte nonce + 16-byte tag + the text in UTF-8 (up to 4 bytes a character),
 #: plus a padding marker and length prefix (``peer.log._private``).
 MAX_SEALED = 40 + 5 + 4 * MAX_CHAT_TEXT
-ROLES = ("instructor", "student")
+#: Roster roles (DESIGN §10): instructors and TAs are "the instructor" to sealing.
+ROLES = ("instructor", "ta", "student")
 _ROOM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 

@@ -1,10 +1,11 @@
 """Body schemas of the membership kinds: ``roster``, ``join`` and ``share``.
 
-``roster`` events only mean something when the class's instructor signs them (the store
-decides that, since a schema sees the body alone): ``admit {peer, name, role}`` or
-``remove {peer}``. A ``join`` is a newcomer's request, carrying the admission token of a
-one-student invite sealed to the instructor. A ``share`` seals an existing content key to one
-more reader (peer review).
+``roster`` events only mean something when an instructor signs them (the store decides that,
+since a schema sees the body alone): ``admit {peer, name, role}`` or ``remove {peer}``.
+Either may name ``after``: the entry on that peer its author held as current, so another
+instructor's later entry is known to follow it (DESIGN §10). A ``join`` is a newcomer's
+request, carrying the admission token of a one-student invite sealed to the instructor. A
+``share`` seals an existing content key to one more reader (peer review).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ ROSTER_ACTIONS = ("admit", "remove")
 def validate_roster(body: Body) -> None:
     action = body.get("action")
     if action == "admit":
-        check_keys("roster", body, {"action", "peer", "name", "role"}, {"invite"})
+        check_keys("roster", body, {"action", "peer", "name", "role"}, {"invite", "after"})
         check_text("roster", body, "name", max_len=MAX_NAME, one_line=True)
         if body["role"] not in ROLES:
             raise ValidationError(f"roster role {body['role']!r} is not one of {', '.join(ROLES)}")
@@ -30,10 +31,11 @@ def validate_roster(body: Body) -> None:
         if invite is not None and (not isinstance(invite, bytes) or len(invite) != TOKEN_HASH_SIZE):
             raise ValidationError(f"roster invite is not a {TOKEN_HASH_SIZE}-byte token hash")
     elif action == "remove":
-        check_keys("roster", body, {"action", "peer"}, set())
+        check_keys("roster", body, {"action", "peer"}, {"after"})
     else:
         raise ValidationError(f"roster action {action!r} is not one of {', '.join(ROSTER_ACTIONS)}")
     check_id("roster", body, "peer")
+    check_id("roster", body, "after", optional=True)
 
 
 def validate_join(body: Body) -> None:

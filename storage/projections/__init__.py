@@ -24,6 +24,7 @@ from storage.projections._curriculum import (
     project_problem,
     project_submission,
 )
+from storage.projections._roster import STAFF_ROLES as STAFF_ROLES
 from storage.projections._roster import Roster as Roster
 from storage.projections._roster import RosterEntry as RosterEntry
 from storage.projections._roster import load_roster as load_roster

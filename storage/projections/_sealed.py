@@ -1,10 +1,11 @@
 """Sealed curriculum bodies in the projections: open what this identity may read, keep only
 the visible fields of the rest, and seal what this identity authors.
 
-A submission is sealed to its author and the instructor (and, on a ``review: peers`` problem,
-to classmates who already submitted to it); feedback to its reviewer, the submission's author
-and the instructor. Removed identities get nothing more. ``share`` events give one more reader
-an existing content key; a share may arrive before or after what it unlocks.
+A submission is sealed to its author and the instructor, i.e. every instructor and TA on the
+roster when it is written (and, on a ``review: peers`` problem, to classmates who already
+submitted to it); feedback to its reviewer, the submission's author and the instructor.
+Removed identities get nothing more. ``share`` events give one more reader an existing content
+key; a share may arrive before or after what it unlocks.
 """
 
 from __future__ import annotations
@@ -169,7 +170,8 @@ def _recipients(
     conn: Connection, instructor: bytes, author: bytes, kind: str, body: Mapping[str, Any]
 ) -> list[bytes]:
     roster = load_roster(conn, instructor)
-    wanted = [author, instructor]
+    # "The instructor" is every instructor and TA on the roster now (DESIGN §10).
+    wanted = [author, instructor, *roster.staff()]
     if kind == "feedback":
         reviewed = conn.execute(
             select(submissions.c.author).where(submissions.c.event_id == body["submission"])

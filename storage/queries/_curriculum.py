@@ -24,7 +24,7 @@ from peer.log import (
     Example,
     is_late,
 )
-from storage.projections import count_attempts, load_roster
+from storage.projections import STAFF_ROLES, Roster, count_attempts, load_roster
 from storage.queries._acceptance import Verdict, accepted_attempt
 from storage.queries._paging import EVERYTHING, Paging, key_of, newest, paged
 from storage.schema import feedback, problems, profiles, submissions
@@ -151,14 +151,15 @@ def _problem_query() -> Select[Any]:
     ).join_from(problems, profiles, profiles.c.author == problems.c.author, isouter=True)
 
 
-def _to_problem(row: Any, instructor: bytes) -> Problem:
+def _to_problem(row: Any, roster: Roster) -> Problem:
     return Problem(
         id=row.event_id,
         root=row.root,
         revision_of=row.supersedes,
         author=row.author,
         author_name=row.name,
-        official=row.author == instructor,
+        # Official: published by an instructor (any, DESIGN §10) at the time.
+        official=roster.is_instructor(row.author, row.ts),
         title=row.title,
         statement=row.statement,
         examples=tuple(Example(i, o) for i, o in json.loads(row.examples)),
@@ -185,7 +186,8 @@ def list_problems(store: Store, instructor: bytes) -> list[Problem]:
         .order_by(_first.c.ts, _first.c.author, _first.c.seq)
     )
     with store.read() as conn:
-        return [_to_problem(row, instructor) for row in conn.execute(query)]
+        roster = load_roster(conn, instructor)
+        return [_to_problem(row, roster) for row in conn.execute(query)]
 
 
 def get_problem(store: Store, problem_id: bytes, instructor: bytes) -> Problem | None:
@@ -193,7 +195,8 @@ def get_problem(store: Store, problem_id: bytes, instructor: bytes) -> Problem |
     query = _problem_query().where(problems.c.event_id == problem_id)
     with store.read() as conn:
         row = conn.execute(query).first()
-    return None if row is None else _to_problem(row, instructor)
+        roster = load_roster(conn, instructor)
+    return None if row is None else _to_problem(row, roster)
 
 
 def newest_revision(store: Store, problem_id: bytes, instructor: bytes) -> Problem | None:
@@ -202,7 +205,8 @@ def newest_revision(store: Store, problem_id: bytes, instructor: bytes) -> Probl
     query = _problem_query().where(problems.c.root == root).order_by(problems.c.seq.desc())
     with store.read() as conn:
         row = conn.execute(query.limit(1)).first()
-    return None if row is None else _to_problem(row, instructor)
+        roster = load_roster(conn, instructor)
+    return None if row is None else _to_problem(row, roster)
 
 
 def next_attempt(store: Store, author: bytes, problem: bytes) -> int:
@@ -383,7 +387,7 @@ def list_feedback(
                 for row in conn.execute(paged(query, feedback, paging, end))
                 # Feedback counts from roster members only (issue 10): pending, removed and
                 # unknown identities' verdicts are left out, so Sybils cannot move a verdict.
-                if row.author == instructor or roster.counts(row.author)
+                if roster.is_instructor(row.author, row.ts) or roster.counts(row.author)
             ),
             paging,
         )
@@ -398,7 +402,7 @@ def list_feedback(
                 problem_root=row.problem_root,
                 reviewer=row.author,
                 reviewer_name=names.get(row.author, row.name),
-                role="instructor" if row.author == instructor else "peer",
+                role="instructor" if roster.is_instructor(row.author, row.ts) else "peer",
                 verdict=row.verdict,
                 score=row.score,
                 comment=row.comment,
@@ -415,16 +419,19 @@ def review_queue(store: Store, instructor: bytes) -> list[Submission]:
     """Submissions to official problems that have no instructor feedback yet, oldest first
     (what ``peerclass queue`` lists and ``peerclass grade --all`` grades)."""
     official = {p.root for p in list_problems(store, instructor) if p.official}
+    with store.read() as conn:
+        staff = set(load_roster(conn, instructor).staff())
     graded = {f.submission_id for f in list_feedback(store, instructor) if f.role == "instructor"}
     return [
         s
         for s in list_submissions(store)
-        if s.problem_root in official and s.id not in graded and s.author != instructor
+        if s.problem_root in official and s.id not in graded and s.author not in staff
     ]
 
 
 def students(store: Store, instructor: bytes) -> list[bytes]:
-    """Everyone but the instructor who has a profile or a submission, by name then id."""
+    """Everyone but the instructors and TAs who has a profile or a submission, by name
+    then id."""
     with store.read() as conn:
         names = {r.author: r.name for r in conn.execute(select(profiles.c.author, profiles.c.name))}
         authors = set(names) | set(conn.execute(select(submissions.c.author)).scalars())
@@ -432,7 +439,8 @@ def students(store: Store, instructor: bytes) -> list[bytes]:
     if roster.rostered:  # the roster's students (removed ones keep their history)
         authors = {e.peer_id for e in roster.entries.values() if e.state != "pending"}
         names.update({e.peer_id: e.name for e in roster.entries.values()})
-    authors.discard(instructor)
+    authors -= {instructor, *roster.staff()}
+    authors -= {e.peer_id for e in roster.entries.values() if e.role in STAFF_ROLES}
     return sorted(authors, key=lambda a: (names.get(a) or "", a))
 
 

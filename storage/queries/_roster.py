@@ -78,7 +78,8 @@ def _admits(conn: Any, roster: Roster) -> list[Duty]:
 
 
 def _shares(conn: Any, roster: Roster, me: bytes, instructor: bytes) -> list[Duty]:
-    is_instructor = me == instructor
+    is_instructor = roster.is_instructor(me)  # any instructor's peer (DESIGN §10)
+    staff = set(roster.staff())
     duties = []
     newest: dict[bytes, str] = {}
     for row in conn.execute(select(problems.c.root, problems.c.review).order_by(problems.c.seq)):
@@ -112,7 +113,7 @@ def _shares(conn: Any, roster: Roster, me: bytes, instructor: bytes) -> list[Dut
         if key is None:
             continue
         for reader in sorted(submitted.get(thread_of[s.problem], set()) - {s.author}):
-            if (s.event_id, reader) in done or reader == instructor:
+            if (s.event_id, reader) in done or reader == instructor or reader in staff:
                 continue
             done.add((s.event_id, reader))
             duties.append(
