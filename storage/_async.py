@@ -123,6 +123,33 @@ class AsyncStore:
     async def record_peer(self, peer_id: bytes, address: str | None, *, connected: bool) -> None:
         await self._run_write(lambda: self.store.record_peer(peer_id, address, connected=connected))
 
+    async def forget_strangers(self) -> int:
+        """:meth:`Store.forget_strangers` as a write: one writer at a time, and a full disk
+        noted in :attr:`health` like every other write."""
+        return await self._run_write(self.store.forget_strangers)
+
+    async def block_authoring(self, kind: str, reason: str, seconds: int) -> None:
+        """:meth:`Store.block_authoring` as a write (see :meth:`forget_strangers`)."""
+        await self._run_write(self.store.block_authoring, kind, reason, seconds)
+
+    async def note_own_log_elsewhere(self, seq: int, reason: str) -> None:
+        """:meth:`Store.note_own_log_elsewhere` as a write (see :meth:`forget_strangers`)."""
+        await self._run_write(self.store.note_own_log_elsewhere, seq, reason)
+
+    async def strangers_among(self, peer_ids: Sequence[bytes]) -> set[bytes]:
+        """:meth:`Store.strangers_among` off the event loop."""
+        return await self._read(self.store.strangers_among, peer_ids)
+
+    async def names(self) -> dict[bytes, str]:
+        """:meth:`Store.names` off the event loop."""
+        return await self._read(self.store.names)
+
+    async def query(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking read, ``fn(store, *args)`` (a ``storage.queries`` function, say),
+        in a reader thread: the one door by which async code reads what this facade has no
+        method for, so no caller reaches past it to the blocking store."""
+        return await self._read(fn, self.store, *args)
+
     async def roster_state(self, peer_id: bytes) -> str | None:
         """:meth:`Store.roster_state` off the event loop."""
         return await self._read(self.store.roster_state, peer_id)

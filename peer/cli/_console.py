@@ -24,6 +24,7 @@ from storage.queries import (
     chat_log,
     has_submitted,
     list_feedback,
+    load_attestor,
     newest_revision,
     submission_ref,
 )
@@ -96,7 +97,12 @@ def _new_work(event: Event, seen: Seen) -> str:
     """One line the instructor reads about one new submission."""
     found = newest_revision(seen.store, event.body["problem"], seen.me.klass.instructor)
     title = "a problem not yet here" if found is None else repr(found.title)
-    late = found is not None and is_late(event.ts, found.due, found.late_policy)
+    attest = load_attestor(seen.store)  # witnessed time decides (issue 18)
+    late = found is not None and (
+        is_late(event.ts, found.due, found.late_policy)
+        if attest is None
+        else attest.late(event.author, event.seq, event.ts, found.due, found.late_policy)
+    )
     return (
         f"[submission] {seen.name_of(event.author)} submitted attempt {event.body['attempt']} at "
         f"{title}{' (late)' if late else ''}: peerclass submission show {short_id(event.id)}"
@@ -202,7 +208,7 @@ async def follow_events(
         if not batch:
             continue
         raws = await store.raws([r.local_id for r in batch])
-        for line in await trio.to_thread.run_sync(announcements, store.store, membership, raws):
+        for line in await store.query(announcements, membership, raws):
             announce(line)
 
 
@@ -348,10 +354,10 @@ async def _handle(
         if command.name == "help":
             print(HELP)
         elif command.name == "who":
-            for out in await trio.to_thread.run_sync(_who, store.store, membership):
+            for out in await store.query(_who, membership):
                 print(out)
         elif command.name == "rooms":
-            for out in await trio.to_thread.run_sync(_rooms, store.store):
+            for out in await store.query(_rooms):
                 print(out)
         elif command.name == "room":
             room = check_room(command.arg)

@@ -7,8 +7,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import trio
-
 from peer.errors import PeerclassError
 from peer.identity import ClassInfo, Membership
 from peer.log import seal_body
@@ -44,7 +42,7 @@ async def keep_membership(store: AsyncStore, membership: Membership) -> None:
         if cursor >= 0:
             await store.watch.wait_beyond(cursor)
         cursor = store.watch.max_local_id
-        duties = await trio.to_thread.run_sync(pending_duties, store.store)
+        duties = await store.query(pending_duties)
         for duty in duties:
             try:
                 await store.append(membership.signing_key, duty.kind, duty.body)

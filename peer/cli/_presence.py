@@ -27,7 +27,7 @@ async def tell_presence(node: Node, store: AsyncStore, announce: Callable[[str],
         present = now
         if not joined and not left:
             continue
-        names = await trio.to_thread.run_sync(store.store.names)
+        names = await store.names()
         for peer_id, what in [(p, "joined") for p in joined] + [(p, "left") for p in left]:
             name = safe_line(names.get(peer_id, "someone not yet known"))
             announce(f"[class] {name} ({short_id(peer_id)}) {what}")

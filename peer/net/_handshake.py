@@ -12,10 +12,10 @@ import trio
 
 from peer.errors import HandshakeError, ProtocolError
 from peer.identity import Membership
+from peer.net._config import HANDSHAKE_TIMEOUT
+from peer.net._framed import FramedStream
 from peer.net._secure_stream import open_secure_stream
-from peer.net._wire import PROTOCOL_VERSION, FramedStream, Hello
-
-HANDSHAKE_TIMEOUT = 10.0
+from peer.net._wire import PROTOCOL_VERSION, Hello
 
 
 @attrs.frozen

@@ -33,58 +33,16 @@ import trio
 from peer.errors import HandshakeError, ProtocolError, StorageError
 from peer.identity import Membership, short_id
 from peer.net import _discovery as discovery
+from peer.net._config import NodeConfig
+from peer.net._framed import FramedStream
 from peer.net._gossip import Gossip
 from peer.net._handshake import handshake
 from peer.net._session import Session
-from peer.net._wire import Bye, FramedStream
+from peer.net._wire import Bye
 from storage import AsyncStore
+from storage.queries import removal_note
 
 log = logging.getLogger("peerclass.node")
-
-#: None: the broadcast address of every interface that is up (loopback only when asked).
-DEFAULT_DISCOVERY_ADDR: str | None = None
-DEFAULT_DISCOVERY_PORT = 47474
-#: Connections a peer accepts in all, and how many discovered peers it dials itself. Each
-#: peer dials a random few of those it hears, so a class forms a random graph of degree about
-#: twice DIAL_TARGET (connected with high probability), not a full mesh of n - 1 links each;
-#: gossip (Plumtree) and anti-entropy reach everyone over it, and a lost link is replaced by
-#: dialing another peer from the discovery table (the passive view).
-MAX_CONNECTIONS = 32
-DIAL_TARGET = 6
-#: Inbound connections that may be in their handshake at once (each holds a socket), in all
-#: and from any one address: idle sockets from one host cannot lock everyone else out.
-MAX_HANDSHAKING = 64
-MAX_HANDSHAKING_PER_SOURCE = 8
-#: A connected identity whose log we do not hold (so not a member we know) is closed after
-#: this long, and turned away for a while after that.
-STRANGER_GRACE = 30.0
-STRANGER_COOLDOWN = 60.0
-STRANGER_CHECK_INTERVAL = 5.0
-#: On shutdown, connected peers get this long to receive our goodbye before we cancel.
-GOODBYE_GRACE = 2.0
-#: Refused connections and similar repeated conditions are logged at most this often.
-SUMMARY_INTERVAL = 60.0
-#: How long a twin of our identity blocks authoring after it was last seen.
-TWIN_BLOCK_SECONDS = 600
-ANTI_ENTROPY_INTERVAL = 10.0
-BACKOFF_MIN, BACKOFF_MAX = 0.5, 30.0
-#: The peer with the larger id waits this long for the smaller one to dial it first,
-#: so that two peers that discover each other rarely both dial.
-DIAL_DEFER = 2.0
-
-
-@attrs.frozen
-class NodeConfig:
-    bind: str = "0.0.0.0"
-    port: int = 0
-    discovery: bool = True
-    #: One broadcast address; None sends to every up interface's broadcast address.
-    discovery_addr: str | None = DEFAULT_DISCOVERY_ADDR
-    discovery_port: int = DEFAULT_DISCOVERY_PORT
-    static_peers: tuple[tuple[str, int], ...] = ()
-    max_connections: int = MAX_CONNECTIONS
-    dial_target: int = DIAL_TARGET
-    anti_entropy_interval: float = ANTI_ENTROPY_INTERVAL
 
 
 @attrs.define(eq=False)
@@ -154,9 +112,7 @@ class Node:
     mesh: Mesh = attrs.field(init=False)
     table: discovery.PeerTable = attrs.field(factory=discovery.PeerTable)
     listen_port: int = 0
-    _handshaking: trio.CapacityLimiter = attrs.field(
-        factory=lambda: trio.CapacityLimiter(MAX_HANDSHAKING)
-    )
+    _handshaking: trio.CapacityLimiter = attrs.field(init=False)
     _handshaking_from: collections.Counter[str] = attrs.field(factory=collections.Counter)
     #: This process among copies of the same identity, and when it started (beacons).
     instance: bytes = attrs.field(factory=lambda: os.urandom(discovery.INSTANCE_SIZE))
@@ -174,6 +130,7 @@ class Node:
     _own_log_ahead_changed: trio.Event = attrs.field(factory=trio.Event)
 
     def __attrs_post_init__(self) -> None:
+        self._handshaking = trio.CapacityLimiter(self.config.max_handshaking)
         self.mesh = Mesh(self.membership.peer_id, self.config.max_connections)
         self.mesh.on_own_log_ahead = self._note_own_log_ahead
         self.beacon_filter = discovery.BeaconFilter(
@@ -195,7 +152,7 @@ class Node:
         nursery; the caller builds them, so this package never imports the CLI.
         """
         await self.store.refresh()
-        await trio.to_thread.run_sync(self.store.store.forget_strangers)
+        await self.store.forget_strangers()
         async with trio.open_nursery() as root:
             intake = trio.CancelScope()
             root.start_soon(self._stop_on_signals, root.cancel_scope)
@@ -242,7 +199,7 @@ class Node:
         sessions = [session for session, _dialer in self.mesh.sessions.values()]
         for session in sessions:
             session.close("peer is shutting down")
-        with trio.move_on_after(GOODBYE_GRACE):
+        with trio.move_on_after(self.config.goodbye_grace):
             while self.mesh.sessions:
                 await self.mesh.changed.wait()
         root.cancel()
@@ -298,8 +255,8 @@ class Node:
         async for twin in twins:
             where = (twin.host, twin.port)
             now = trio.current_time()
-            if now - self._twin_noted_at.get(where, -1e9) < 30:
-                continue  # noted recently; the block is renewed every 30 s while it lasts
+            if now - self._twin_noted_at.get(where, -1e9) < self.config.twin_renew_interval:
+                continue  # noted recently; the block is renewed while it lasts
             first = where not in self._twin_noted_at
             self._twin_noted_at[where] = now
             reason = (
@@ -307,12 +264,10 @@ class Node:
                 f"is running at {twin.host}:{twin.port}, probably from a copied data dir; "
                 "two copies writing would fork this log and classmates would stop receiving "
                 "it. Stop that copy (each person needs their own `peerclass init`); writing "
-                f"resumes {TWIN_BLOCK_SECONDS // 60} minutes after it was last seen"
+                f"resumes {self.config.twin_block // 60} minutes after it was last seen"
             )
             try:
-                await trio.to_thread.run_sync(
-                    self.store.store.block_authoring, "twin", reason, TWIN_BLOCK_SECONDS
-                )
+                await self.store.block_authoring("twin", reason, self.config.twin_block)
             except StorageError as exc:  # e.g. a full disk: renewed at the next sighting
                 log.warning("could not block writing: %s", exc)
             if first:
@@ -347,19 +302,19 @@ class Node:
             "`peerclass run` connected to the class until it catches up; writing before then "
             "would fork this log"
         )
-        await trio.to_thread.run_sync(self.store.store.note_own_log_elsewhere, seq, reason)
+        await self.store.note_own_log_elsewhere(seq, reason)
         log.warning("%s", reason)
 
     # ---- strangers --------------------------------------------------------------------
 
     async def _turn_away_strangers(self) -> None:
         """Close sessions of identities that are no members we know (no log of theirs here,
-        or not on / removed from the roster) once STRANGER_GRACE has passed, so throwaway
+        or not on / removed from the roster) once the stranger grace has passed, so throwaway
         identities made from an invite cannot hold the session slots; and drop the address
         book rows such identities leave behind."""
         forget_rounds = 0
         while True:
-            await trio.sleep(STRANGER_CHECK_INTERVAL)
+            await trio.sleep(self.config.stranger_check_interval)
             now = trio.current_time()
             connected = dict(self.mesh.sessions)
             if set(self._stranger_since) - set(connected):
@@ -369,12 +324,10 @@ class Node:
                 if until <= now:
                     del self._turned_away[peer_id]
             try:
-                strangers = await trio.to_thread.run_sync(
-                    self.store.store.strangers_among, list(connected)
-                )
+                strangers = await self.store.strangers_among(list(connected))
                 if forget_rounds:
                     forget_rounds -= 1
-                    await trio.to_thread.run_sync(self.store.store.forget_strangers)
+                    await self.store.forget_strangers()
             except StorageError:  # the store tells the person itself; look again later
                 continue
             self._stranger_since = {
@@ -383,16 +336,17 @@ class Node:
             for peer_id, since in list(self._stranger_since.items()):
                 # Removed by the roster (issue 10): no grace, unlike a newcomer.
                 removed = (
-                    peer_id in self.mesh.sessions
-                    and await self.store.roster_state(peer_id) == "removed"
+                    await self.store.query(removal_note, peer_id)
+                    if peer_id in self.mesh.sessions
+                    else None
                 )
-                if (removed or now - since >= STRANGER_GRACE) and peer_id in self.mesh.sessions:
-                    log.info(
-                        "closing connection with %s: not a member of this class that we know",
-                        short_id(peer_id),
-                    )
-                    self._turned_away[peer_id] = now + STRANGER_COOLDOWN
-                    self.mesh.sessions[peer_id][0].close("not a member of this class that we know")
+                if (
+                    removed is not None or now - since >= self.config.stranger_grace
+                ) and peer_id in self.mesh.sessions:
+                    why = removed or "not a member of this class that we know"
+                    log.info("closing connection with %s: %s", short_id(peer_id), why)
+                    self._turned_away[peer_id] = now + self.config.stranger_cooldown
+                    self.mesh.sessions[peer_id][0].close(why)
 
     # ---- connections ----------------------------------------------------------------
 
@@ -409,7 +363,7 @@ class Node:
         # Strangers opening sockets faster than handshakes finish must not exhaust our file
         # descriptors, nor, from one address, take the slots everyone else needs; members
         # retry with backoff.
-        if self._handshaking_from[host] >= MAX_HANDSHAKING_PER_SOURCE:
+        if self._handshaking_from[host] >= self.config.max_handshaking_per_source:
             self._refuse(host, "too many handshakes from one address")
             await _close_quietly(stream)
             return
@@ -427,9 +381,10 @@ class Node:
         """Count a connection refused before its handshake; log a summary now and then."""
         self.refused.add(reason, host)
         now = trio.current_time()
-        if now - self._refused_logged_at >= SUMMARY_INTERVAL:
+        interval = self.config.summary_interval
+        if now - self._refused_logged_at >= interval:
             self._refused_logged_at = now
-            summary = self.refused.summarise(SUMMARY_INTERVAL, "refused connections")
+            summary = self.refused.summarise(interval, "refused connections")
             if summary is not None:
                 log.warning("%s", summary[1])
 
@@ -448,7 +403,7 @@ class Node:
                 if peer_id in connected:
                     continue
                 seen = first_seen.setdefault(peer_id, now)
-                if peer_id < self.membership.peer_id and now - seen < DIAL_DEFER:
+                if peer_id < self.membership.peer_id and now - seen < self.config.dial_defer:
                     continue  # the other side dials first
                 discovered.append(addr)
             random.shuffle(discovered)  # a random few: the mesh becomes a random graph
@@ -459,12 +414,12 @@ class Node:
                     continue  # enough links: discovered peers reach us through the others
                 if self._connected_to(addr) or backoff.get(addr, (0.0, 0.0))[0] > now:
                     continue
-                delay = backoff.get(addr, (0.0, BACKOFF_MIN / 2))[1]
-                delay = min(BACKOFF_MAX, delay * 2) * random.uniform(0.8, 1.2)
+                delay = backoff.get(addr, (0.0, self.config.backoff_min / 2))[1]
+                delay = min(self.config.backoff_max, delay * 2) * random.uniform(0.8, 1.2)
                 backoff[addr] = (now + delay, delay)
                 dialing.add(addr)
                 connections.start_soon(self._dial, addr, dialing, backoff)
-            with trio.move_on_after(0.5):
+            with trio.move_on_after(self.config.dial_recheck_interval):
                 await self.table.wait_changed()
 
     def _connected_to(self, addr: tuple[str, int]) -> bool:
@@ -500,7 +455,11 @@ class Node:
         """Handshake, register, and run one connection; True if a session ran."""
         try:
             shaken = await handshake(
-                stream, self.membership, initiator=initiator, listen_port=self.listen_port
+                stream,
+                self.membership,
+                initiator=initiator,
+                listen_port=self.listen_port,
+                deadline=self.config.handshake_timeout,
             )
         except HandshakeError as exc:
             log.warning("refused connection with %s: %s", host, exc)
@@ -517,9 +476,10 @@ class Node:
         if self._turned_away.get(hello.peer_id, -1e9) > trio.current_time():
             await _say_bye(shaken.framed, "not a member of this class that we know")
             return False
-        if await self.store.roster_state(hello.peer_id) == "removed":  # issue 10: no grace
-            log.info("refused %s: removed from the class roster", short_id(hello.peer_id))
-            await _say_bye(shaken.framed, "removed from the class roster")
+        removal = await self.store.query(removal_note, hello.peer_id)
+        if removal is not None:  # issue 10: no grace; issue 18: say why
+            log.info("refused %s: %s", short_id(hello.peer_id), removal)
+            await _say_bye(shaken.framed, removal)
             return False
         address = f"{host}:{port if port is not None else hello.port}"
         label = f"peer {short_id(hello.peer_id)} at {address}"
@@ -529,6 +489,7 @@ class Node:
             hello.peer_id,
             label,
             gossip=self.mesh.gossip,
+            config=self.config,
             on_own_log_ahead=self.mesh.own_log_ahead,
         )
         dialer = self.membership.peer_id if initiator else hello.peer_id

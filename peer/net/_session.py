@@ -17,6 +17,8 @@ import attrs
 import trio
 
 from peer.errors import ProtocolError
+from peer.net._config import NodeConfig
+from peer.net._framed import FramedStream
 from peer.net._gossip import Gossip
 from peer.net._sync import (
     Action,
@@ -30,23 +32,18 @@ from peer.net._sync import (
     ReadStored,
     Send,
     Serve,
-    SyncConfig,
     SyncMachine,
     Wait,
 )
-from peer.net._wire import BATCH_BYTES, BATCH_EVENTS, Bye, Events, FramedStream, Message
+from peer.net._wire import BATCH_BYTES, BATCH_EVENTS, Bye, Events, Message
 from storage import AsyncStore, IngestResult
 
 log = logging.getLogger("peerclass.session")
 
-#: A frame the other side does not take within this long closes the connection.
-SEND_TIMEOUT = 30.0
 #: Received frames waiting for the store (each at most MAX_FRAME bytes), and how many events
 #: one store transaction may take from them.
 INGEST_QUEUE = 4
 INGEST_MAX = 5000
-#: The goodbye is sent within this long, or not at all.
-BYE_TIMEOUT = 2.0
 
 _CONNECTION_ERRORS = (ProtocolError, trio.BrokenResourceError, trio.ClosedResourceError)
 
@@ -93,7 +90,9 @@ class Session:
     label: str
     #: The node-wide gossip state shared by all connections (a private one if not given).
     gossip: Gossip | None = None
-    config: SyncConfig = attrs.field(factory=SyncConfig)
+    #: The node's configuration: the session reads its send and goodbye timeouts and the
+    #: sync machine's timings (``config.sync``) from it.
+    config: NodeConfig = attrs.field(factory=NodeConfig)
     #: Told when the other side holds more of our own log than we do (a copied data dir).
     on_own_log_ahead: Callable[[int], None] | None = None
     stats: SessionStats = attrs.field(factory=SessionStats)
@@ -125,7 +124,7 @@ class Session:
         cursor = self.store.watch.max_local_id
         gossip.merge(await self.store.vector())
         gossip.set_fork_points(await self.store.fork_points())
-        machine = SyncMachine(gossip, trio.current_time(), cursor, self.config)
+        machine = SyncMachine(gossip, trio.current_time(), cursor, self.config.sync)
         self.machine = machine
         if self._pending_close is not None:
             machine.close(self._pending_close)
@@ -262,7 +261,7 @@ class Session:
                     up_to = refs[-1].local_id if refs else self.store.watch.max_local_id
                     machine.stored(refs, up_to, trio.current_time())
                 case Close():
-                    with trio.move_on_after(BYE_TIMEOUT):
+                    with trio.move_on_after(self.config.bye_timeout):
                         await self.framed.send(Bye(action.reason))
                     scope.cancel()
                     return
@@ -271,11 +270,12 @@ class Session:
 
     async def _send(self, message: Message) -> None:
         """Send one frame; a peer that stops reading for long is dropped, not waited for."""
+        timeout = self.config.send_timeout
         try:
-            with trio.fail_after(SEND_TIMEOUT):
+            with trio.fail_after(timeout):
                 await self.framed.send(message)
         except trio.TooSlowError:
-            raise ProtocolError(f"stopped reading for {SEND_TIMEOUT:.0f}s") from None
+            raise ProtocolError(f"stopped reading for {timeout:.0f}s") from None
 
     async def _serve(self, serve: Serve) -> None:
         """Stream one author's range, in batches."""

@@ -3,6 +3,9 @@
 A frame is a 4-byte big-endian length then one msgpack map whose ``t`` names the message.
 Parsing is strict: a frame over the limit, a malformed map or an unknown message is a
 ProtocolError, and the connection that sent it is closed.
+
+Sans-IO: bytes in, messages out. Reading frames off a stream is :mod:`_framed`'s job, so the
+sync machine and its tests load the codec without Trio.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import struct
 from typing import Any
 
 import attrs
-import trio
 
 from peer.errors import ProtocolError, ValidationError
 from peer.log import pack, unpack
@@ -27,7 +29,8 @@ BATCH_BYTES = 768 * 1024
 #: Authors per ``have`` / ``ihave`` / ``want`` frame: 10,000 entries of ~75 bytes stay well
 #: under MAX_FRAME.
 VECTOR_CHUNK = 10_000
-_LEN = struct.Struct(">I")
+#: The length prefix of every frame.
+LENGTH = struct.Struct(">I")
 
 #: author -> (last seq held, id of that event): a version vector with head ids, so two peers
 #: holding different events at the same seq see it at once.
@@ -140,7 +143,7 @@ def encode(message: Message) -> bytes:
     data = pack(body)
     if len(data) > MAX_FRAME:
         raise ProtocolError(f"frame of {len(data)} bytes exceeds the {MAX_FRAME} limit")
-    return _LEN.pack(len(data)) + data
+    return LENGTH.pack(len(data)) + data
 
 
 def _require(cond: bool, what: str) -> None:
@@ -214,42 +217,3 @@ def decode(data: bytes) -> Message:
         _require(isinstance(reason, str), "bye reason")
         return Bye(reason[:200])
     raise ProtocolError(f"unknown message type {tag[:32]!r}")
-
-
-@attrs.define(eq=False)
-class FramedStream:
-    """Send and receive whole messages over a byte stream."""
-
-    stream: trio.abc.Stream
-    max_frame: int = MAX_FRAME
-    _buffer: bytearray = attrs.field(factory=bytearray)
-
-    async def send(self, message: Message) -> None:
-        await self.stream.send_all(encode(message))
-
-    async def receive(self) -> Message | None:
-        """The next message, or None at a clean end of stream."""
-        while len(self._buffer) < 4:
-            if not await self._fill():
-                if self._buffer:
-                    raise ProtocolError("stream ended inside a frame header")
-                return None
-        (length,) = _LEN.unpack_from(self._buffer)
-        if length > self.max_frame:
-            raise ProtocolError(f"frame of {length} bytes exceeds the {self.max_frame} limit")
-        while len(self._buffer) < 4 + length:
-            if not await self._fill():
-                raise ProtocolError("stream ended inside a frame")
-        payload = bytes(self._buffer[4 : 4 + length])
-        del self._buffer[: 4 + length]
-        return decode(payload)
-
-    async def _fill(self) -> bool:
-        chunk = await self.stream.receive_some(256 * 1024)
-        if not chunk:
-            return False
-        self._buffer += chunk
-        return True
-
-    async def aclose(self) -> None:
-        await self.stream.aclose()

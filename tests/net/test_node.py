@@ -22,8 +22,8 @@ from peer.cli._console import follow_events
 from peer.errors import ProtocolError, UsageError
 from peer.identity import Membership, load_membership
 from peer.log import decode_event
-from peer.net._handshake import HANDSHAKE_TIMEOUT, handshake
-from peer.net._node import Node, NodeConfig
+from peer.net import Node, NodeConfig
+from peer.net._handshake import handshake
 from peer.net._wire import Bye, Events, Have
 from peer.testing import LOOPBACK_BROADCAST, PeerProcess, free_udp_port, wait_until
 from storage import Store
@@ -215,14 +215,12 @@ async def test_a_node_of_another_class_is_refused_and_nothing_stored(
 
 
 async def test_a_stalled_client_is_dropped_after_the_handshake_deadline(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="peerclass")
-    # handshake()'s deadline is a default argument: give the node a shorter one.
-    monkeypatch.setattr(node_module, "handshake", functools.partial(handshake, deadline=1.0))
     data = make_class(tmp_path, students=0).instructor
     with trio.fail_after(TIMEOUT):
-        async with running([data], [config()]) as [us]:
+        async with running([data], [config(handshake_timeout=1.0)]) as [us]:
             stream = await trio.open_tcp_stream("127.0.0.1", us.node.listen_port)
             with trio.fail_after(10):  # well past the deadline, well before the default 10 s x 3
                 try:
@@ -408,7 +406,7 @@ async def test_idle_sockets_from_one_address_leave_handshake_slots_for_a_static_
             await trio.to_thread.run_sync(open_idle, 200)
             # The node has taken (and held or dropped) every one of them.
             await wait_for(
-                lambda: _refused_at_least(us, 200 - node_module.MAX_HANDSHAKING_PER_SOURCE)
+                lambda: _refused_at_least(us, 200 - us.node.config.max_handshaking_per_source)
             )
             start = trio.current_time()
             member = config(static_peers=(("127.0.0.1", port),))
@@ -417,7 +415,7 @@ async def test_idle_sockets_from_one_address_leave_handshake_slots_for_a_static_
                 took = trio.current_time() - start
     for sock in idle:
         sock.close()
-    assert took < HANDSHAKE_TIMEOUT, took
+    assert took < us.node.config.handshake_timeout, took
     refusals = [m for m in messages(caplog) if "refused connections" in m]
     assert len(refusals) <= 1  # summarised, not one line per socket
     assert "too many handshakes from one address" in us.node.refused.recent() or refusals
@@ -428,19 +426,18 @@ async def _refused_at_least(node: Running, count: int) -> bool:
 
 
 async def test_an_identity_that_is_no_member_loses_its_session_and_leaves_no_peers_row(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Throwaway identities made from the invite (valid class secret, no log of their own)
     fill every session slot; after the grace they are closed, turned away for a while, and
     their address book rows go, so a member gets a slot."""
     caplog.set_level(logging.INFO, logger="peerclass")
-    monkeypatch.setattr(node_module, "STRANGER_GRACE", 1.0)
-    monkeypatch.setattr(node_module, "STRANGER_CHECK_INTERVAL", 0.2)
     klass = make_class(tmp_path, students=1)
     teacher, student = klass.all
     invite = load_membership(teacher).klass
     throwaways = [Membership(nacl.signing.SigningKey.generate(), invite) for _ in range(2)]
     goodbyes: list[str] = []
+    strict = config(max_connections=2, stranger_grace=1.0, stranger_check_interval=0.2)
 
     async def hold_a_slot(membership: Membership, port: int) -> None:
         stream = await trio.open_tcp_stream("127.0.0.1", port)
@@ -454,7 +451,7 @@ async def test_an_identity_that_is_no_member_loses_its_session_and_leaves_no_pee
 
     with trio.fail_after(TIMEOUT):
         async with (
-            running([teacher], [config(max_connections=2)]) as [us],
+            running([teacher], [strict]) as [us],
             trio.open_nursery() as nursery,
         ):
             for membership in throwaways:

@@ -20,9 +20,11 @@ import trio.testing
 
 import peer.net._session as session_module
 from peer.errors import ProtocolError
+from peer.net import NodeConfig
+from peer.net._framed import FramedStream
 from peer.net._gossip import Gossip
 from peer.net._sync import IDLE_TIMEOUT, PING_INTERVAL, SyncConfig
-from peer.net._wire import Events, FramedStream, Have, IHave, Message, Ping
+from peer.net._wire import Events, Have, IHave, Message, Ping
 from storage import Store
 from storage._async import AsyncStore
 from tests.fixtures_core import bad_signature, chain, new_key, raws, wait_for
@@ -527,7 +529,7 @@ async def test_a_version_vector_larger_than_a_frame_is_sent_in_chunks(
     a, b = stores("a"), stores("b")
     fill(a, authors=8, per_author=2)
     fill(b, authors=8, per_author=1)
-    small = {"config": SyncConfig(vector_chunk=3)}
+    small = {"config": NodeConfig(sync=SyncConfig(vector_chunk=3))}
     a_to_b, b_to_a = Relay(), Relay()
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:

@@ -15,13 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peer.errors import ProtocolError
+from peer.net._framed import FramedStream
 from peer.net._wire import (
     MAX_FRAME,
     PROTOCOL_VERSION,
     VECTOR_CHUNK,
     Bye,
     Events,
-    FramedStream,
     Have,
     Hello,
     IHave,
