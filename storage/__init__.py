@@ -8,6 +8,7 @@ This package depends on ``peer.log`` and ``peer.errors`` only.
 
 from storage._async import AsyncStore as AsyncStore
 from storage._async import StoreWatch as StoreWatch
+from storage._dismissals import dismiss_announcement as dismiss_announcement
 from storage._errors import as_storage_error as as_storage_error
 from storage._ingest import IngestResult as IngestResult
 from storage._reader import Reader as Reader

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -112,8 +113,68 @@ messages = Table(
     Column("recipient", LargeBinary(32)),
     PrimaryKeyConstraint("ts", "author", "seq", name="pk_messages"),
     Index("ix_messages_room_order", "room", "ts", "author", "seq"),
+    # Pages of one private conversation (issue 19); most messages are public, so it is small.
+    Index(
+        "ix_messages_private",
+        "recipient",
+        "ts",
+        "author",
+        "seq",
+        sqlite_where=text("recipient IS NOT NULL"),
+    ),
     sqlite_with_rowid=False,
 )
+
+#: Every ``edit`` and ``delete`` of a chat message (issue 19), by the message it names
+#: (``target``). Nothing is changed in place: queries take the latest edit whose author wrote
+#: the message and whose ``recipient`` is the message's, and a message with a delete is shown
+#: deleted.
+chat_revisions = Table(
+    "chat_revisions",
+    metadata,
+    Column("event_id", LargeBinary(32), primary_key=True),
+    Column("author", LargeBinary(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("ts", Integer, nullable=False),
+    Column("target", LargeBinary(32), nullable=False),
+    Column("action", String(16), nullable=False),  # "edit" or "delete"
+    Column("recipient", LargeBinary(32)),  # an edit of a private message is sealed to it
+    Index("ix_chat_revisions_target", "target", "author", "action", "seq"),
+)
+
+#: Chat messages flagged as announcements; whether the author may announce (an instructor on
+#: the roster) is decided when querying, since the roster is other authors' events.
+announcements = Table(
+    "announcements",
+    metadata,
+    Column("event_id", LargeBinary(32), primary_key=True),
+    Column("author", LargeBinary(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("ts", Integer, nullable=False),
+    Index("ix_announcements_ts", "ts"),
+)
+
+#: Announcements this data dir's person dismissed: local, never synced, not a projection.
+dismissals = Table(
+    "dismissals",
+    metadata,
+    Column("event_id", LargeBinary(32), primary_key=True),
+    Column("dismissed_at", Integer, nullable=False),
+)
+
+#: The FTS5 index of the latest readable text of each message (migration 0008 makes it; the
+#: metadata cannot describe a virtual table, so the schema comparison leaves these out).
+CHAT_SEARCH = "chat_search"
+VIRTUAL_TABLES = (CHAT_SEARCH,)
+
+
+def in_metadata(name: str | None, type_: str, _parents: object) -> bool:
+    """Whether Alembic should compare an object with ``metadata``: not the virtual tables nor
+    their shadow tables (``chat_search_data`` ...), which the metadata cannot describe."""
+    return type_ != "table" or not any(
+        name == v or (name or "").startswith(f"{v}_") for v in VIRTUAL_TABLES
+    )
+
 
 #: Every revision of every problem; ``root`` is the first revision's id (the thread).
 problems = Table(
@@ -289,6 +350,8 @@ invites = Table(
 PROJECTION_TABLES = (
     profiles,
     messages,
+    chat_revisions,
+    announcements,
     problems,
     submissions,
     feedback,

@@ -12,12 +12,14 @@ The tables below are the whole dispatch: a kind missing here is stored but not p
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection, delete
 
 from peer.log import Event, hlc
 from storage.projections._chat import INSERT_MESSAGE, chat_row, project_profile
+from storage.projections._chat_text import clear_chat_text, project_chat_text, project_revision
+from storage.projections._chat_text import search_rowid as search_rowid
 from storage.projections._curriculum import (
     count_attempts,
     project_feedback,
@@ -50,11 +52,17 @@ _PROJECTORS: dict[str, Projector] = {
     "roster": project_roster,
     "join": project_join,
     "share": project_share,
+    "edit": project_revision,
+    "delete": project_revision,
 }
 #: Kinds whose projection is one row of an INSERT per event, with no checks: received runs of
 #: them are inserted with one executemany (the bulk of a catch-up is chat).
 _BULK: dict[str, tuple[str, RowMaker]] = {
     "chat": (INSERT_MESSAGE, chat_row),
+}
+#: What bulk kinds add after their rows, a run at a time: chat's search index, announcements.
+_AFTER_BULK: dict[str, Callable[[Connection, Sequence[Event]], None]] = {
+    "chat": project_chat_text,
 }
 
 
@@ -65,6 +73,9 @@ def project(conn: Connection, event: Event, arrived_ms: int | None = None) -> No
     if bulk is not None:
         arrived = hlc.wall_ms() if arrived_ms is None else arrived_ms
         conn.exec_driver_sql(bulk[0], bulk[1](event, arrived))
+        after = _AFTER_BULK.get(event.kind)
+        if after is not None:
+            after(conn, [event])
         return
     projector = _PROJECTORS.get(event.kind)
     if projector is not None:
@@ -79,12 +90,15 @@ class ProjectionBatch:
         self._conn = conn
         self._arrived_ms = arrived_ms  # a batch is what arrived together (stored with it)
         self._pending: dict[str, list[tuple[object, ...]]] = {}
+        self._after: dict[str, list[Event]] = {}
 
     def add(self, event: Event) -> None:
         """Project ``event``; ValidationError (from a checked kind) leaves nothing written."""
         bulk = _BULK.get(event.kind)
         if bulk is not None:
             self._pending.setdefault(bulk[0], []).append(bulk[1](event, self._arrived_ms))
+            if event.kind in _AFTER_BULK:
+                self._after.setdefault(event.kind, []).append(event)
             return
         self.flush()
         project(self._conn, event, self._arrived_ms)
@@ -93,9 +107,13 @@ class ProjectionBatch:
         for sql, rows in self._pending.items():
             self._conn.exec_driver_sql(sql, rows)
         self._pending.clear()
+        for kind, events in self._after.items():
+            _AFTER_BULK[kind](self._conn, events)
+        self._after.clear()
 
 
 def clear_all(conn: Connection) -> None:
     """Empty every projection table (before a rebuild)."""
     for table in PROJECTION_TABLES:
         conn.execute(delete(table))
+    clear_chat_text(conn)

@@ -2,9 +2,16 @@
 
 from storage.queries._acceptance import Verdict as Verdict
 from storage.queries._acceptance import accepted_attempt as accepted_attempt
+from storage.queries._announcers import announcers as announcers
+from storage.queries._announcers import may_announce as may_announce
 from storage.queries._chat import ChatMessage as ChatMessage
 from storage.queries._chat import chat_log as chat_log
 from storage.queries._chat import iter_chat_log as iter_chat_log
+from storage.queries._chat import messages_by_id as messages_by_id
+from storage.queries._chat_revisions import Revision as Revision
+from storage.queries._chat_revisions import message_revisions as message_revisions
+from storage.queries._chat_revisions import pinned_announcements as pinned_announcements
+from storage.queries._chat_search import search_chat as search_chat
 from storage.queries._curriculum import Check as Check
 from storage.queries._curriculum import Feedback as Feedback
 from storage.queries._curriculum import Problem as Problem

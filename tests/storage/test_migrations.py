@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 
 import migrations
 from storage._store import Store, latest_revision
-from storage.schema import metadata
+from storage.schema import in_metadata, metadata
 
 
 def test_latest_revision_is_alembics_head() -> None:
@@ -24,7 +24,8 @@ def test_a_migrated_store_matches_the_table_definitions(tmp_path: Path) -> None:
     store = Store.open(tmp_path)
     try:
         with store._engine.connect() as conn:
-            diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+            context = MigrationContext.configure(conn, opts={"include_name": in_metadata})
+            diffs = compare_metadata(context, metadata)
     finally:
         store.close()
     assert diffs == []
