@@ -60,7 +60,7 @@ def main() -> None:
             _copy_into(student, store)
         for i in range(args.messages):
             store.append(me.signing_key, "chat", {"room": f"r{i % 7}", "text": f"message {i} 안녕"})
-        ctx = WebContext(AsyncStore(store), me, Access("bench"))
+        ctx = WebContext(AsyncStore(store), me, Access.in_memory())
         with TestClient(build_app(ctx), base_url="http://127.0.0.1:1", backend="trio") as client:
             client.cookies.set("peerclass_1", "bench")
             print(f"{args.messages:,} messages, {args.students} students, {args.problems} problems")

@@ -1,4 +1,5 @@
-"""``peerclass ui``: print the web UI address of the peer running on this data dir."""
+"""``peerclass ui``: print a fresh one-time sign-in URL for the web UI of the peer running on
+this data dir; ``--sign-out-all`` ends every browser session of this data dir."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from peer.errors import UsageError
 
 
 def add_commands(sub: Any) -> None:
-    ui = sub.add_parser("ui", help="print the web UI address of the peer running here")
+    ui = sub.add_parser(
+        "ui", help="print a one-time sign-in URL for the web UI of the peer running here"
+    )
+    ui.add_argument(
+        "--sign-out-all",
+        action="store_true",
+        help="sign out every browser (a new session secret; old sign-in URLs stop working)",
+    )
     ui.set_defaults(handler=cmd_ui)
 
 
@@ -20,10 +28,15 @@ def cmd_ui(args: argparse.Namespace) -> int:
         running = _pid_alive(store.running_pid())
     finally:
         store.close()
+    # here: every other command starts without the web UI
+    from peer.web import read_url, rotate_secret
+
+    if args.sign_out_all:
+        rotate_secret(args.data_dir)
+        print("signed out every browser of this data dir; sign in again with 'peerclass ui'")
+        return 0
     if not running:
         raise UsageError(f"no peer is running on {args.data_dir}; start one with 'peerclass run'")
-    from peer.web import read_url  # here: every other command starts without the web UI
-
     url = read_url(args.data_dir)
     if url is None:
         raise UsageError(

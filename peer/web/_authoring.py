@@ -26,33 +26,87 @@ from peer.log import (
     Example,
     check_room,
     check_tag,
+    normalize_newlines,
     seal,
 )
 from storage import AsyncStore, Store
-from storage.queries import Problem, next_attempt
+from storage.queries import ChatMessage, Problem, next_attempt
 
 
 class FormError(PeerclassError):
-    """What was wrong with a form, in one line for the page."""
+    """What was wrong with a form, in one line for the page: an English message id with
+    ``{name}`` fields, translated where it is shown (``str()`` is the English text)."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message.format(**values) if values else message)
+        self.message = message
+        self.values = values
 
 
-def chat_body(me: Membership, room: str, text: str, to: bytes | None = None) -> dict[str, Any]:
-    try:
-        room = check_room(room)
-    except ValidationError as exc:
-        raise FormError(str(exc)) from None
+def check_text(text: str) -> str:
+    """A message as typed (browsers send ``\r\n``) made into what is signed, or why not."""
+    text = normalize_newlines(text)
     if not text.strip():
         raise FormError("the message is empty")
     if len(text) > MAX_CHAT_TEXT:
         raise FormError(
-            f"the message is {len(text):,} characters; the limit is {MAX_CHAT_TEXT:,}. "
-            "Split it, or share long text as a problem or submission."
+            "the message is {size:,} characters; the limit is {limit:,}. "
+            "Split it, or share long text as a problem or submission.",
+            size=len(text),
+            limit=MAX_CHAT_TEXT,
         )
+    if CONTROL_RE.search(text):
+        raise FormError("the message contains control characters")
+    return text
+
+
+def chat_body(
+    me: Membership,
+    room: str,
+    text: str,
+    to: bytes | None = None,
+    *,
+    announcement: bool = False,
+) -> dict[str, Any]:
+    try:
+        room = check_room(room)
+    except ValidationError as exc:
+        raise FormError(str(exc)) from None
+    text = check_text(text)
     if to is None:
-        return {"room": room, "text": text}
+        body: dict[str, Any] = {"room": room, "text": text}
+        if announcement:
+            if not me.is_instructor:
+                raise FormError("only the instructor posts announcements")
+            body["announcement"] = True
+        return body
     if to == me.peer_id:
         raise FormError("private messages are for someone else")
+    if announcement:
+        raise FormError("an announcement is for the whole class, not one person")
     return {"room": room, "to": to, "sealed": seal(me.signing_key, to, text)}
+
+
+def edit_body(me: Membership, target: ChatMessage, text: str) -> dict[str, Any]:
+    """A new text for one's own message (sealed again to its recipient if it was private)."""
+    if target.author != me.peer_id:
+        raise FormError("you can edit only your own messages")
+    if target.deleted:
+        raise FormError("that message was deleted")
+    text = check_text(text)
+    if target.recipient is None:
+        return {"target": target.id, "text": text}
+    return {
+        "target": target.id,
+        "to": target.recipient,
+        "sealed": seal(me.signing_key, target.recipient, text),
+    }
+
+
+def delete_body(me: Membership, target: ChatMessage) -> dict[str, Any]:
+    if target.author != me.peer_id:
+        raise FormError("you can delete only your own messages")
+    return {"target": target.id}
 
 
 def parse_due(local: str, offset_minutes: str) -> int | None:
@@ -64,9 +118,9 @@ def parse_due(local: str, offset_minutes: str) -> int | None:
         naive = datetime.fromisoformat(local.strip())
         offset = int(offset_minutes or "0")
     except ValueError:
-        raise FormError(f"due {local!r} is not a date and time") from None
+        raise FormError("due {value!r} is not a date and time", value=local) from None
     if naive.tzinfo is not None or not -1440 < offset < 1440:
-        raise FormError(f"due {local!r} is not a local date and time")
+        raise FormError("due {value!r} is not a local date and time", value=local)
     return int((naive.replace(tzinfo=UTC) + timedelta(minutes=offset)).timestamp() * 1000)
 
 
@@ -90,11 +144,12 @@ def problem_body(
         raise FormError(str(exc)) from None
     if not title.strip():
         raise FormError("the problem needs a title")
+    title = normalize_newlines(title)
     body: dict[str, Any] = {
         "title": title.strip(),
-        "statement": statement.replace("\r\n", "\n"),
+        "statement": normalize_newlines(statement),
         "examples": [
-            Example(i.replace("\r\n", "\n"), o.replace("\r\n", "\n")).to_body()
+            Example(normalize_newlines(i), normalize_newlines(o)).to_body()
             for i, o in examples
             if i.strip() or o.strip()
         ],
@@ -120,18 +175,22 @@ def solution_text(pasted: str, uploaded: bytes | None) -> str:
     if uploaded:
         if len(uploaded) > MAX_SOLUTION_BYTES:
             raise FormError(
-                f"the file is {len(uploaded):,} bytes; the limit is {MAX_SOLUTION_BYTES:,}"
+                "the file is {size:,} bytes; the limit is {limit:,}",
+                size=len(uploaded),
+                limit=MAX_SOLUTION_BYTES,
             )
         try:
             pasted = uploaded.decode("utf-8")
         except UnicodeDecodeError:
             raise FormError("the file is not UTF-8 text") from None
-    text = pasted.replace("\r\n", "\n")
+    text = normalize_newlines(pasted)
     if not text.strip():
         raise FormError("paste your solution or choose a file")
     if len(text.encode()) > MAX_SOLUTION_BYTES:
         raise FormError(
-            f"the solution is {len(text.encode()):,} bytes; the limit is {MAX_SOLUTION_BYTES:,}"
+            "the solution is {size:,} bytes; the limit is {limit:,}",
+            size=len(text.encode()),
+            limit=MAX_SOLUTION_BYTES,
         )
     return text
 
@@ -139,7 +198,10 @@ def solution_text(pasted: str, uploaded: bytes | None) -> str:
 def check_language(language: str, problem: Problem) -> str:
     if language not in problem.languages:
         raise FormError(
-            f"{problem.title!r} accepts {', '.join(problem.languages)}, not {language!r}"
+            "{title!r} accepts {accepted}, not {language!r}",
+            title=problem.title,
+            accepted=", ".join(problem.languages),
+            language=language,
         )
     return language
 
@@ -169,7 +231,7 @@ def self_check(language: str, solution: str, problem: Problem) -> SelfCheck:
             allow_unsandboxed_own_code=True,
         )
     except (OSError, PeerclassError) as exc:  # e.g. no C compiler on this computer
-        return SelfCheck((), f"not run here: {exc}")
+        return SelfCheck((), str(exc))
     return SelfCheck(
         tuple(
             {"passed": r.passed, "detail": CONTROL_RE.sub("?", r.detail)[:MAX_CHECK_DETAIL]}
@@ -197,17 +259,20 @@ def feedback_body(
     submission: bytes, verdict: str, score: str, comment: str, supersedes: bytes | None
 ) -> dict[str, Any]:
     if verdict not in VERDICTS:
-        raise FormError(f"choose a verdict: {' or '.join(VERDICTS)}")
+        raise FormError("choose a verdict: accept or revise")
+    comment = normalize_newlines(comment)
     if not comment.strip():
         raise FormError("write a comment: what is good, what to change")
+    if CONTROL_RE.search(comment):
+        raise FormError("the comment contains control characters")
     body: dict[str, Any] = {"submission": submission, "verdict": verdict, "comment": comment}
     if score.strip():
         try:
             value = int(score)
         except ValueError:
-            raise FormError(f"score {score!r} is not a whole number") from None
+            raise FormError("score {score!r} is not a whole number", score=score) from None
         if not 0 <= value <= 100:
-            raise FormError(f"score {value} is outside 0-100")
+            raise FormError("score {score} is outside 0-100", score=value)
         body["score"] = value
     if supersedes is not None:
         body["supersedes"] = supersedes

@@ -1,56 +1,44 @@
-"""A minimal syntax highlighter for submitted code (Python and C), done on the server.
+"""Code shown in the UI, highlighted on the server with Pygments: submitted solutions and the
+fenced code blocks of chat messages and feedback.
 
-Only four token classes (keyword, string, comment, number) wrapped in ``<span>``; everything
-is escaped first, so code can never add markup. Good enough to read a classmate's solution.
+Pygments escapes the code itself and adds only ``<span class="tok-...">``, so code can never
+add markup; the page's stylesheet colours the token classes (light and dark).
 """
 
 from __future__ import annotations
 
-import re
+import functools
 from html import escape
 
 from markupsafe import Markup
+from pygments import highlight as pygments_highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
 
-_KEYWORDS = {
-    "python": (
-        "False None True and as assert async await break class continue def del elif else "
-        "except finally for from global if import in is lambda nonlocal not or pass raise "
-        "return try while with yield match case print len range int str float list dict set"
-    ),
-    "c": (
-        "auto break case char const continue default do double else enum extern float for "
-        "goto if inline int long register return short signed sizeof static struct switch "
-        "typedef union unsigned void volatile while include define printf scanf"
-    ),
-}
-_COMMENT = {"python": r"\#[^\n]*", "c": r"//[^\n]*|/\*.*?\*/"}
-_STRING = r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\''
-_NUMBER = r"\b\d+(?:\.\d+)?\b"
+_FORMATTER = HtmlFormatter(nowrap=True, classprefix="tok-")
+#: Fences may name a language by any alias Pygments knows; these are common in a class.
+_ALIASES = {"py": "python", "python3": "python", "c": "c", "h": "c", "sh": "bash"}
 
 
-def _pattern(language: str) -> re.Pattern[str]:
-    words = _KEYWORDS.get(language, _KEYWORDS["python"]).split()
-    keyword = r"\b(?:" + "|".join(map(re.escape, words)) + r")\b"
-    comment = _COMMENT.get(language, _COMMENT["python"])
-    return re.compile(
-        f"(?P<comment>{comment})|(?P<string>{_STRING})|(?P<number>{_NUMBER})"
-        f"|(?P<keyword>{keyword})",
-        re.DOTALL,
-    )
+@functools.cache
+def _lexer(language: str) -> Lexer | None:
+    name = _ALIASES.get(language.lower(), language.lower())
+    try:
+        return get_lexer_by_name(name, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return None
 
 
-_PATTERNS = {name: _pattern(name) for name in _KEYWORDS}
+def highlight_html(code: str, language: str) -> str:
+    """``code`` as escaped HTML with token spans; plain escaped text for an unknown language."""
+    lexer = _lexer(language) if language else None
+    if lexer is None:
+        return escape(code, quote=False)
+    return str(pygments_highlight(code, lexer, _FORMATTER))
 
 
 def highlight(code: str, language: str) -> Markup:
-    """``code`` as escaped HTML with ``<span class="tok-...">`` around recognised tokens."""
-    pattern = _PATTERNS.get(language, _PATTERNS["python"])
-    out: list[str] = []
-    at = 0
-    for match in pattern.finditer(code):
-        out.append(escape(code[at : match.start()], quote=False))
-        kind = match.lastgroup or "keyword"
-        out.append(f'<span class="tok-{kind}">{escape(match.group(), quote=False)}</span>')
-        at = match.end()
-    out.append(escape(code[at:], quote=False))
-    return Markup("".join(out))
+    """A submission's code for ``<pre>`` (the template filter)."""
+    return Markup(highlight_html(code, language or "python"))

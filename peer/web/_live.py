@@ -8,12 +8,14 @@ page again and swaps its live regions, so what is shown is always what the serve
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
 import attrs
 import trio
 
+from peer.i18n import Translator, format_number, translator
 from peer.log import hlc
 from storage import AsyncStore
 
@@ -21,8 +23,16 @@ from storage import AsyncStore
 THROTTLE = 0.3
 #: Look at the network this often even when no event arrives (connections come and go).
 POLL = 1.0
-#: A comment line this often keeps proxies and the browser from closing a quiet stream.
-HEARTBEAT = 15.0
+#: A ping this often: a page that hears nothing for a little longer knows its peer is gone
+#: (even when the connection is not closed, e.g. the peer is stopped with SIGSTOP).
+HEARTBEAT = 1.0
+#: Told to every page: a page that sees another run's id catches up (the version restarts).
+RUN_ID = secrets.token_hex(8)
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction; it is translated where it is shown."""
+    return message
 
 
 class Network(Protocol):
@@ -51,21 +61,32 @@ class SyncStatus:
     receiving: int = 0  # events received in the current catch-up
     expected: int = 0  # events the current catch-up will bring (0: not catching up)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self, t: Translator | None = None) -> dict[str, object]:
         return {
             "connected": self.connected,
             "last_sync": hlc.iso_from_ms(self.last_sync_ms),
             "receiving": self.receiving,
             "expected": self.expected,
-            "text": self.text,
+            "text": self.text_in(t or translator("en")),
         }
 
     @property
     def text(self) -> str:
+        return self.text_in(translator("en"))
+
+    def text_in(self, t: Translator) -> str:
+        """What the page's status line says, in the page's language."""
         if self.expected:
-            return f"receiving {self.receiving:,} of {self.expected:,} events"
-        peers = "1 peer" if self.connected == 1 else f"{self.connected} peers"
-        return f"connected to {peers}" if self.connected else "no peers connected"
+            return t(
+                N_("receiving {done} of {total} events"),
+                done=format_number(self.receiving, t.locale),
+                total=format_number(self.expected, t.locale),
+            )
+        if not self.connected:
+            return t(N_("no peers connected"))
+        if self.connected == 1:
+            return t(N_("connected to 1 peer"))
+        return t(N_("connected to {n} peers"), n=self.connected)
 
 
 @attrs.define(eq=False)
@@ -122,21 +143,24 @@ async def follow(store: AsyncStore, network: Network, live: Live) -> None:
             await trio.sleep(THROTTLE)
 
 
-def sse_message(live: Live) -> str:
-    data = json.dumps({"version": live.version, "sync": live.sync.to_json()})
+def sse_message(live: Live, t: Translator | None = None) -> str:
+    data = json.dumps({"version": live.version, "run": RUN_ID, "sync": live.sync.to_json(t)})
     return f"event: change\nid: {live.version}\ndata: {data}\n\n"
 
 
-async def stream(live: Live, is_closing: Callable[[], bool] | None = None) -> AsyncIterator[str]:
-    """The Server-Sent Events of one page: the current state now, then every change."""
-    yield "retry: 2000\n\n"
-    yield sse_message(live)
+async def stream(
+    live: Live, t: Translator | None = None, is_closing: Callable[[], bool] | None = None
+) -> AsyncIterator[str]:
+    """The Server-Sent Events of one page: the current state now, then every change, and a
+    ping every :data:`HEARTBEAT` seconds so the page can tell a silent peer from a quiet one."""
+    yield "retry: 1000\n\n"
+    yield sse_message(live, t)
     seen = live.version
     while is_closing is None or not is_closing():
         with trio.move_on_after(HEARTBEAT) as waited:
             await live.wait_past(seen)
         if waited.cancelled_caught:
-            yield ": still here\n\n"
+            yield "event: ping\ndata: {}\n\n"
             continue
         seen = live.version
-        yield sse_message(live)
+        yield sse_message(live, t)

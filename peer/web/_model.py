@@ -6,16 +6,16 @@ values that templates render; nothing here writes.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Sequence
 
 import attrs
 
+from peer.i18n import Translator
 from peer.identity import Membership
-from peer.log import hlc, unseal
-from storage import PeerRecord, Store
+from peer.log import hlc
+from storage import Store
 from storage.queries import (
-    ChatMessage,
     Feedback,
     Problem,
     Progress,
@@ -24,7 +24,6 @@ from storage.queries import (
     SubmissionDetail,
     get_submission,
     has_submitted,
-    iter_chat_log,
     list_feedback,
     list_problems,
     list_submissions,
@@ -35,146 +34,16 @@ from storage.queries import (
     students,
 )
 
-DEFAULT_ROOM = "general"
-#: A room page shows this many of its latest messages.
-ROOM_PAGE = 300
 DAY_MS = 86_400_000
-
-
-@attrs.frozen
-class Shown:
-    """A chat message this viewer may read, with its text."""
-
-    message: ChatMessage
-    text: str
-    mine: bool
-
-
-@attrs.frozen
-class RoomEntry:
-    key: str  # a room name, or "@" + the other person's id in hex for a private conversation
-    label: str
-    unread: int
-
-
-@attrs.frozen
-class Person:
-    id: bytes
-    name: str
-    role: str
-    online: bool
-    last_seen: int | None  # ms
-
-
-@attrs.frozen
-class ChatView:
-    rooms: tuple[RoomEntry, ...]
-    private: tuple[RoomEntry, ...]
-    current: str
-    title: str
-    messages: tuple[Shown, ...]
-    earlier: int  # messages of this conversation not shown (older than the page)
-    people: tuple[Person, ...]
-    newest_ts: int
+#: How the autograder's comment starts (``peer.grading``): a thread shows that revision's
+#: test breakdown beside any later note by the instructor, never hidden by it.
+GRADER_COMMENT = re.compile(
+    r"^(all \d+ tests passed|passed \d+ of \d+ tests|not every hidden test passed|not graded:)"
+)
 
 
 def ms_of(ts: int) -> int:
     return hlc.to_ms(ts)
-
-
-def readable(messages: Iterable[ChatMessage], me: Membership) -> Iterator[Shown]:
-    """Every public message, and the private ones this viewer sent or received (lazily, so a
-    long history streams through instead of being held)."""
-    for m in messages:
-        mine = m.author == me.peer_id
-        if m.recipient is None:
-            yield Shown(m, m.text, mine)
-        elif m.sealed is not None and me.peer_id in (m.author, m.recipient):
-            text = unseal(me.signing_key, m.author, m.recipient, m.sealed)
-            if text is not None:
-                yield Shown(m, text, mine)
-
-
-def conversation_key(shown: Shown, me: bytes) -> str:
-    m = shown.message
-    if m.recipient is None:
-        return m.room
-    other = m.recipient if m.author == me else m.author
-    return "@" + other.hex()
-
-
-def people(store: Store, me: Membership, online: set[bytes]) -> list[Person]:
-    """Everyone known: online now (a live session), and when each was last seen."""
-    names = store.names()
-    records: dict[bytes, PeerRecord] = {r.id: r for r in store.peer_records()}
-    ids = (set(names) | set(records)) - {me.peer_id}
-    result = []
-    for pid in ids:
-        record = records.get(pid)
-        role = "instructor" if pid == me.klass.instructor else "student"
-        result.append(
-            Person(
-                pid,
-                names.get(pid) or (record.name if record else None) or pid.hex()[:8],
-                role,
-                pid in online,
-                None if record is None else record.last_seen,
-            )
-        )
-    return sorted(result, key=lambda p: (not p.online, p.name.casefold(), p.id))
-
-
-def chat_view(
-    store: Store,
-    me: Membership,
-    current: str,
-    read_marks: Mapping[str, int],
-    online: set[bytes],
-) -> ChatView:
-    # Streamed a page at a time: memory stays bounded however long the history (the time
-    # still grows with it, since unread counts look at every readable message).
-    everything = readable(iter_chat_log(store, reader=me.peer_id), me)
-    names = store.names()
-    rooms: dict[str, int] = {DEFAULT_ROOM: 0}
-    private: dict[str, int] = {}
-    if current.startswith("@"):
-        private.setdefault(current, 0)
-    else:
-        rooms.setdefault(current, 0)
-    here: deque[Shown] = deque(maxlen=ROOM_PAGE)
-    here_total = 0
-    newest = 0
-    for s in everything:
-        key = conversation_key(s, me.peer_id)
-        counts = private if key.startswith("@") else rooms
-        counts.setdefault(key, 0)
-        if key == current:
-            here.append(s)
-            here_total += 1
-            newest = max(newest, s.message.ts)
-        elif not s.mine and s.message.ts > read_marks.get(key, 0):
-            counts[key] += 1
-
-    def label(key: str) -> str:
-        if not key.startswith("@"):
-            return "#" + key
-        other = bytes.fromhex(key[1:])
-        return names.get(other) or key[1:9]
-
-    title = label(current)
-    return ChatView(
-        rooms=tuple(RoomEntry(k, label(k), n) for k, n in sorted(rooms.items())),
-        private=tuple(
-            RoomEntry(k, label(k), n)
-            for k, n in sorted(private.items(), key=lambda kv: label(kv[0]).casefold())
-        ),
-        current=current,
-        title=title,
-        messages=tuple(here),
-        earlier=here_total - len(here),
-        people=tuple(people(store, me, online)),
-        newest_ts=newest,
-    )
 
 
 # ---- problems ---------------------------------------------------------------------------------
@@ -195,10 +64,12 @@ class Attempt:
 
 @attrs.frozen
 class Thread:
-    """One reviewer's feedback on one submission: the newest revision and the ones before."""
+    """One reviewer's feedback on one submission: the newest revision and the ones before,
+    and the newest revision that is the autograder's test breakdown (if any)."""
 
     newest: Feedback
     earlier: tuple[Feedback, ...]
+    graded: Feedback | None = None
 
 
 @attrs.frozen
@@ -238,7 +109,10 @@ def threads(store: Store, me: Membership, submission: bytes) -> tuple[Thread, ..
     result = []
     for versions in by_root.values():
         versions.sort(key=lambda f: f.seq)
-        result.append(Thread(versions[-1], tuple(reversed(versions[:-1]))))
+        graded = next(
+            (f for f in reversed(versions) if f.comment and GRADER_COMMENT.match(f.comment)), None
+        )
+        result.append(Thread(versions[-1], tuple(reversed(versions[:-1])), graded))
     return tuple(sorted(result, key=lambda t: (t.newest.role != "instructor", t.newest.ts)))
 
 
@@ -386,8 +260,9 @@ def standing(store: Store, me: Membership) -> str | None:
     return None
 
 
-def due_text(due_ms: int | None, now_ms: int) -> str:
-    """'due in 2 days', 'due in 3 hours', 'overdue by 1 day' (the page localises the date)."""
+def due_text(due_ms: int | None, now_ms: int, t: Translator | None = None) -> str:
+    """'due in 2 days', 'due in 3 hours', 'overdue by 1 day' in the page's language (the
+    page shows the date itself beside it)."""
     if due_ms is None:
         return ""
     delta = due_ms - now_ms
@@ -398,8 +273,30 @@ def due_text(due_ms: int | None, now_ms: int) -> str:
         n, unit = span // 3_600_000, "hour"
     else:
         n, unit = max(1, span // 60_000), "minute"
-    amount = f"{n} {unit}{'' if n == 1 else 's'}"
-    return f"due in {amount}" if delta >= 0 else f"overdue by {amount}"
+    if t is None:
+        amount = f"{n} {unit}{'' if n == 1 else 's'}"
+        return f"due in {amount}" if delta >= 0 else f"overdue by {amount}"
+    return t(_DUE[(delta >= 0, unit, n == 1)], n=n)
+
+
+def N_(message: str) -> str:
+    return message
+
+
+_DUE = {
+    (True, "day", True): N_("due in {n} day"),
+    (True, "day", False): N_("due in {n} days"),
+    (True, "hour", True): N_("due in {n} hour"),
+    (True, "hour", False): N_("due in {n} hours"),
+    (True, "minute", True): N_("due in {n} minute"),
+    (True, "minute", False): N_("due in {n} minutes"),
+    (False, "day", True): N_("overdue by {n} day"),
+    (False, "day", False): N_("overdue by {n} days"),
+    (False, "hour", True): N_("overdue by {n} hour"),
+    (False, "hour", False): N_("overdue by {n} hours"),
+    (False, "minute", True): N_("overdue by {n} minute"),
+    (False, "minute", False): N_("overdue by {n} minutes"),
+}
 
 
 def submissions_of(items: Sequence[Attempt]) -> list[Submission]:

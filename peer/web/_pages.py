@@ -12,59 +12,212 @@ from typing import Any
 import trio
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
+from peer.errors import PeerclassError
 from peer.identity import Membership
 from peer.log import (
     DEFAULT_LANGUAGES,
     DEFAULT_LATE_POLICY,
     hlc,
 )
+from peer.report import FORMATS, Format, build_report, gather
+from peer.report import Request as ReportRequest
 from peer.web import _authoring as authoring
+from peer.web import _chat_model as chat
 from peer.web import _model as model
-from peer.web._context import Forbidden, NotFound, WebContext, field, parse_id, read_form, see_other
-from storage import Store
-
-REPORT_TYPES = {
-    "html": "text/html; charset=utf-8",
-    "md": "text/markdown; charset=utf-8",
-    "csv": "text/csv; charset=utf-8",
-    "json": "application/json",
-}
+from peer.web._context import (
+    N_,
+    Forbidden,
+    NotFound,
+    WebContext,
+    field,
+    parse_id,
+    read_form,
+    see_other,
+    tr,
+)
+from storage import Store, dismiss_announcement
+from storage.queries import ChatMessage
 
 
 def _conversation(request: Request) -> str:
     peer = request.query_params.get("with")
     if peer:
         return "@" + parse_id(peer).hex()
-    return request.query_params.get("room") or model.DEFAULT_ROOM
+    return request.query_params.get("room") or chat.DEFAULT_ROOM
+
+
+def _optional_id(request: Request, name: str) -> bytes | None:
+    value = request.query_params.get(name)
+    return parse_id(value) if value else None
+
+
+def _back(form: FormData) -> str:
+    back = field(form, "back")
+    return back if back.startswith("/chat") and not back.startswith("//") else "/chat"
 
 
 async def chat_page(
-    ctx: WebContext, request: Request, error: str | None = None, draft: str = "", status: int = 200
+    ctx: WebContext,
+    request: Request,
+    error: str | None = None,
+    draft: str = "",
+    status: int = 200,
+    announce: bool = False,
 ) -> Response:
     current = _conversation(request)
     view = await ctx.read(
-        model.chat_view, ctx.me, current, dict(ctx.read_marks.marks), ctx.network.connected()
+        chat.chat_view,
+        ctx.me,
+        current,
+        dict(ctx.read_marks.marks),
+        ctx.network.connected(),
+        my_name=ctx.me_name,
+        before=_optional_id(request, "before"),
+        start=_optional_id(request, "from"),
     )
-    if view.newest_ts:
+    if view.newest_ts and "before" not in request.query_params:
         await trio.to_thread.run_sync(ctx.read_marks.seen, current, view.newest_ts)
-    return ctx.page(request, "chat.html", status, nav="chat", view=view, error=error, draft=draft)
+    return ctx.page(
+        request,
+        "chat.html",
+        status,
+        nav="chat",
+        view=view,
+        error=error,
+        draft=draft,
+        announce=announce,
+        unread_total=(await ctx.read(chat.unread, ctx.me, dict(ctx.read_marks.marks))).total,
+    )
+
+
+async def chat_older(ctx: WebContext, request: Request) -> Response:
+    """The page of messages before one shown (scrolling up), as an HTML fragment."""
+    current = _conversation(request)
+    before = _optional_id(request, "before")
+    if before is None:
+        raise NotFound(N_("which message? (before=...)"))
+    view = await ctx.read(
+        chat.chat_view,
+        ctx.me,
+        current,
+        dict(ctx.read_marks.marks),
+        set(),
+        my_name=ctx.me_name,
+        before=before,
+    )
+    return ctx.page(request, "chat_older.html", view=view)
 
 
 async def chat_post(ctx: WebContext, request: Request) -> Response:
     form = await read_form(ctx, request)
     text = field(form, "text")
     to = field(form, "with")
-    room = field(form, "room").strip().lstrip("#") or model.DEFAULT_ROOM
+    room = field(form, "room").strip().lstrip("#") or chat.DEFAULT_ROOM
+    announcement = field(form, "announcement") == "1"
     try:
         recipient = parse_id(to) if to else None
-        body = authoring.chat_body(ctx.me, room, text, recipient)
+        body = authoring.chat_body(ctx.me, room, text, recipient, announcement=announcement)
         await authoring.append(ctx.store, ctx.me, "chat", body)
     except authoring.FormError as exc:
-        return await chat_page(ctx, request, str(exc), text, 400)
+        return await chat_page(ctx, request, ctx.say(request, exc), text, 400, announcement)
     target = f"/chat?with={to}" if to else f"/chat?room={body['room']}"
     return see_other(target)
+
+
+async def _own_message(ctx: WebContext, form: FormData) -> ChatMessage:
+    target = parse_id(field(form, "target"))
+    found = await ctx.read(chat.by_ids, ctx.me, [target])
+    if not found:
+        raise NotFound(N_("that message has not arrived at this peer (yet)"))
+    return found[0]
+
+
+async def chat_edit(ctx: WebContext, request: Request) -> Response:
+    form = await read_form(ctx, request)
+    message = await _own_message(ctx, form)
+    try:
+        body = authoring.edit_body(ctx.me, message, field(form, "text"))
+        await authoring.append(ctx.store, ctx.me, "edit", body)
+    except authoring.FormError as exc:
+        raise Forbidden(ctx.say(request, exc)) from None
+    return see_other(_back(form) + f"#m-{message.id.hex()}")
+
+
+async def chat_delete(ctx: WebContext, request: Request) -> Response:
+    form = await read_form(ctx, request)
+    message = await _own_message(ctx, form)
+    try:
+        await authoring.append(ctx.store, ctx.me, "delete", authoring.delete_body(ctx.me, message))
+    except authoring.FormError as exc:
+        raise Forbidden(ctx.say(request, exc)) from None
+    return see_other(_back(form))
+
+
+async def chat_dismiss(ctx: WebContext, request: Request) -> Response:
+    """Unpin an announcement on this data dir (the others keep theirs)."""
+    form = await read_form(ctx, request)
+    target = parse_id(field(form, "target"))
+    await ctx.read(dismiss_announcement, target)
+    ctx.live.publish(ctx.live.sync, content=True)  # other open tabs unpin it too
+    return see_other(_back(form))
+
+
+async def chat_search(ctx: WebContext, request: Request) -> Response:
+    q = request.query_params.get("q", "").strip()
+    hits: list[chat.Hit] = []
+    error = None
+    if q:
+        try:
+            hits = await ctx.read(chat.search, ctx.me, q, ctx.me_name)
+        except PeerclassError as exc:
+            error = str(exc)
+    return ctx.page(
+        request,
+        "search.html",
+        nav="chat",
+        q=q,
+        hits=hits,
+        error=error,
+    )
+
+
+async def chat_unread(ctx: WebContext, request: Request) -> Response:
+    """For the page's script on every page: the unread total (badge and title) and what to
+    notify of since ``after`` (an HLC ts; without it, nothing: only newer things notify)."""
+    found = await ctx.read(chat.unread, ctx.me, dict(ctx.read_marks.marks))
+    after_text = request.query_params.get("after", "")
+    alerts: list[chat.Alert] = []
+    newest = chat.now_ts()
+    if after_text.isdigit():
+        alerts, newest = await ctx.read(chat.alerts, ctx.me, ctx.me_name, int(after_text))
+    t = tr(request)
+    return JSONResponse(
+        {
+            "total": found.total,
+            "capped": found.capped,
+            "after": str(newest),
+            "alerts": [
+                {
+                    "kind": a.kind,
+                    "title": t(_ALERT_TITLES[a.kind], name=a.name),
+                    "text": a.text,
+                    "url": a.url,
+                    "ts": str(a.ts),
+                }
+                for a in alerts
+            ],
+        },
+        headers={"cache-control": "no-store"},
+    )
+
+
+_ALERT_TITLES = {
+    "private": N_("Private message from {name}"),
+    "mention": N_("{name} mentioned you"),
+    "announcement": N_("Announcement from {name}"),
+}
 
 
 # ---- problems -----------------------------------------------------------------------------------
@@ -123,7 +276,12 @@ async def problem_post(ctx: WebContext, request: Request) -> Response:
         )
     except authoring.FormError as exc:
         return await problem_page(
-            ctx, request, status=400, error=str(exc), solution=pasted, language=language
+            ctx,
+            request,
+            status=400,
+            error=ctx.say(request, exc),
+            solution=pasted,
+            language=language,
         )
     return await problem_page(ctx, request, check=check, solution=solution, language=language)
 
@@ -137,7 +295,12 @@ async def feedback_page(ctx: WebContext, request: Request) -> Response:
 
 
 async def submission_page(
-    ctx: WebContext, request: Request, *, status: int = 200, error: str | None = None
+    ctx: WebContext,
+    request: Request,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
 ) -> Response:
     sid = parse_id(request.path_params["sid"])
     view = await ctx.read(model.submission_view, ctx.me, sid)
@@ -150,6 +313,7 @@ async def submission_page(
         nav="instructor" if ctx.me.is_instructor else "feedback",
         view=view,
         error=error,
+        form=form,
     )
 
 
@@ -160,7 +324,7 @@ async def feedback_post(ctx: WebContext, request: Request) -> Response:
     if view is None:
         raise NotFound("this submission has not arrived at this peer (yet)")
     if not view.may_review:
-        raise Forbidden("you may not review this submission")
+        raise Forbidden(N_("you may not review this submission"))
     try:
         body = authoring.feedback_body(
             sid,
@@ -171,7 +335,10 @@ async def feedback_post(ctx: WebContext, request: Request) -> Response:
         )
         await authoring.append(ctx.store, ctx.me, "feedback", body)
     except authoring.FormError as exc:
-        return await submission_page(ctx, request, status=400, error=str(exc))
+        typed = {k: field(form, k) for k in ("verdict", "score", "comment")}
+        return await submission_page(
+            ctx, request, status=400, error=ctx.say(request, exc), form=typed
+        )
     back = field(form, "back")
     return see_other(back if back in ("/instructor", "/feedback") else f"/submissions/{sid.hex()}")
 
@@ -187,7 +354,7 @@ def _instructor_only(ctx: WebContext) -> None:
 async def instructor_page(ctx: WebContext, request: Request) -> Response:
     _instructor_only(ctx)
     view = await ctx.read(model.instructor_view, ctx.me)
-    return ctx.page(request, "instructor.html", nav="instructor", view=view)
+    return ctx.page(request, "instructor.html", nav="instructor", view=view, formats=FORMATS)
 
 
 async def roster_post(ctx: WebContext, request: Request) -> Response:
@@ -205,11 +372,16 @@ async def roster_post(ctx: WebContext, request: Request) -> Response:
     elif action == "remove" and entry.state != "removed" and peer != ctx.me.peer_id:
         body = {"action": "remove", "peer": peer}
     else:
-        raise Forbidden(f"cannot {action} {entry.name}: they are {entry.state}")
+        raise Forbidden(
+            "cannot {action} {name}: they are {state}",
+            action=action,
+            name=entry.name,
+            state=entry.state,
+        )
     try:
         await authoring.append(ctx.store, ctx.me, "roster", body)
     except authoring.FormError as exc:
-        raise Forbidden(str(exc)) from None
+        raise Forbidden(ctx.say(request, exc)) from None
     return see_other("/instructor#roster-title")
 
 
@@ -268,33 +440,30 @@ async def publish_post(ctx: WebContext, request: Request) -> Response:
         )
         problem_id = await authoring.append(ctx.store, ctx.me, "problem", body)
     except authoring.FormError as exc:
-        return await publish_page(ctx, request, status=400, error=str(exc), form=form)
+        return await publish_page(ctx, request, status=400, error=ctx.say(request, exc), form=form)
     return see_other(f"/problems/{problem_id.hex()}")
 
 
 async def report_download(ctx: WebContext, request: Request) -> Response:
     """The feedback history report (the class for the instructor, oneself for a student)."""
-    fmt = request.query_params.get("format", "html")
-    if fmt not in REPORT_TYPES:
-        raise NotFound(f"no report format {fmt!r}; choose html, md, csv or json")
+    name = request.query_params.get("format", "html")
+    fmt = next((f for f in FORMATS if f.name == name), None)
+    if fmt is None:
+        known = ", ".join(f.name for f in FORMATS)
+        raise NotFound("no report format {fmt!r}; choose one of: {known}", fmt=name, known=known)
+    if fmt.class_only and not ctx.me.is_instructor:
+        raise Forbidden(
+            "the {fmt} report shows the whole class: only the instructor makes it", fmt=name
+        )
     text = await ctx.read(_render_report, ctx.me, fmt)
-    name = f"peerclass-report.{fmt}"
     return Response(
         text,
-        media_type=REPORT_TYPES[fmt],
-        headers={"content-disposition": f'attachment; filename="{name}"'},
+        media_type=fmt.media_type,
+        headers={"content-disposition": f'attachment; filename="{fmt.file_name}"'},
     )
 
 
-def _render_report(store: Store, me: Membership, fmt: str) -> str:
-    from peer.report.gather import gather
-    from peer.report.model import Request as ReportRequest
-    from peer.report.render_csv import render_csv
-    from peer.report.render_html import render_html
-    from peer.report.render_json import render_json
-    from peer.report.render_md import render_md
-    from peer.report.summary import build_report
-
+def _render_report(store: Store, me: Membership, fmt: Format) -> str:
     report = build_report(
         gather(store, me.klass.instructor),
         ReportRequest(
@@ -303,13 +472,7 @@ def _render_report(store: Store, me: Membership, fmt: str) -> str:
             scope="class" if me.is_instructor else "student",
         ),
     )
-    if fmt == "html":
-        return render_html(report, hlc.wall_ms())
-    if fmt == "md":
-        return render_md(report)
-    if fmt == "csv":
-        return render_csv(report)
-    return render_json(report)
+    return fmt.render(report, hlc.wall_ms())
 
 
 # ---- live ---------------------------------------------------------------------------------------

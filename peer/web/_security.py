@@ -1,24 +1,25 @@
 """What keeps other web pages and other local users out of the UI.
 
-The server binds 127.0.0.1 only. Every request must name a loopback host (a page from another
-site that rebinds its DNS name to 127.0.0.1 still sends its own name), every response carries
-a strict CSP, and everything but the sign-in page and static files needs the per-run token:
-first from the printed URL (``#token=...``, which a tiny script posts, or ``?token=...``),
-then from an HttpOnly, SameSite=Strict cookie. Every form carries a CSRF token derived from
-the run token, checked on every POST.
+The server binds a loopback address of its own (``_serve``). Every request must name a
+loopback host literally (a page from another site that rebinds its DNS name to 127.0.0.1 still
+sends its own name), every response carries a strict CSP, and everything but the sign-in page
+and static files needs a session (``_session``): first a one-time token from the printed URL
+(``#token=...``, which a tiny script posts, or ``?token=...``), then an HttpOnly,
+SameSite=Strict cookie holding a signed session id, never the secret itself. Every form
+carries the session's CSRF token, checked on every POST.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
+import ipaddress
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import attrs
 from starlette.datastructures import Headers
 from starlette.requests import Request
+
+from peer.web._session import Access
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -30,7 +31,11 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
 #: Paths anyone on this machine may fetch: they show nothing of the class.
 PUBLIC_PREFIXES = ("/static/", "/session")
 CSRF_FIELD = "csrf"
-SIGN_IN_FIRST = "sign in first: open the URL peerclass printed (peerclass ui shows it again)"
+SIGN_IN_FIRST = "sign in first: open the URL peerclass printed (peerclass ui prints a new one)"
+#: The message id the sign-in page shows (translated there) for a used or wrong token.
+TOKEN_REFUSED = (
+    "That sign-in link is not valid any more: each one works once. Run peerclass ui for a new one."
+)
 
 CSP = "; ".join(
     [
@@ -53,27 +58,17 @@ SECURITY_HEADERS = [
     (b"cross-origin-resource-policy", b"same-origin"),
 ]
 
-
-def new_token() -> str:
-    """A fresh per-run access token (256 bits, URL-safe)."""
-    return secrets.token_urlsafe(32)
+#: A signed-in browser keeps its cookie this long (seconds); rotating the secret ends it sooner.
+SESSION_MAX_AGE = 180 * 86_400
 
 
-@attrs.frozen
-class Access:
-    """The run's token and what is derived from it."""
-
-    token: str
-
-    @property
-    def csrf(self) -> str:
-        return hmac.new(self.token.encode(), b"csrf", hashlib.sha256).hexdigest()[:40]
-
-    def token_ok(self, given: str | None) -> bool:
-        return given is not None and hmac.compare_digest(given.encode(), self.token.encode())
-
-    def csrf_ok(self, given: str | None) -> bool:
-        return given is not None and hmac.compare_digest(given.encode(), self.csrf.encode())
+def _loopback(host: str) -> bool:
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.IPv4Address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def host_of(headers: Headers) -> tuple[str, str] | None:
@@ -85,7 +80,7 @@ def host_of(headers: Headers) -> tuple[str, str] | None:
         port = rest.removeprefix(":")
     else:
         host, _, port = value.partition(":")
-    if host not in LOOPBACK_HOSTS or not port.isdigit():
+    if not _loopback(host) or not port.isdigit():
         return None
     return host, port
 
@@ -95,22 +90,21 @@ def cookie_name(port: str) -> str:
     return f"peerclass_{port}"
 
 
-def session_token(request: Request) -> str | None:
+def session_of(request: Request, access: Access) -> str | None:
+    """The session id of this request's cookie, if it is signed with the current secret."""
     found = host_of(request.headers)
-    return None if found is None else request.cookies.get(cookie_name(found[1]))
+    return None if found is None else access.session_of(request.cookies.get(cookie_name(found[1])))
 
 
-def signed_in(request: Request, access: Access) -> bool:
-    return access.token_ok(session_token(request))
-
-
-def session_cookie(request: Request, token: str) -> tuple[str, str]:
-    """The Set-Cookie header that signs this browser in for this run."""
+def session_cookie(request: Request, value: str) -> tuple[str, str]:
+    """The Set-Cookie header that signs this browser in. No Domain: the browser sends it to
+    this host only, and the host is this data dir's own loopback address."""
     found = host_of(request.headers)
     port = "0" if found is None else found[1]
     return (
         "set-cookie",
-        f"{cookie_name(port)}={token}; Path=/; HttpOnly; SameSite=Strict",
+        f"{cookie_name(port)}={value}; Path=/; Max-Age={SESSION_MAX_AGE}; HttpOnly; "
+        "SameSite=Strict",
     )
 
 
@@ -128,8 +122,9 @@ class Guard:
 
     app: ASGIApp
     access: Access
-    #: Renders the sign-in page for a browser without the cookie (status 401).
-    sign_in_page: Callable[[], bytes]
+    #: Renders the sign-in page for a browser without a session (status 401), with an error
+    #: when a sign-in token was refused.
+    sign_in_page: Callable[[Request, str | None], bytes]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -152,15 +147,18 @@ class Guard:
         request = Request(scope)
         if method == "GET" and "token" in request.query_params:
             # ``?token=...``: sign in, then go to the same page with a clean URL.
-            if not self.access.token_ok(request.query_params["token"]):
-                await _html(send_with_headers, 401, self.sign_in_page())
+            cookie = self.access.redeem(request.query_params["token"])
+            if cookie is None:
+                await _html(send_with_headers, 401, self.sign_in_page(request, TOKEN_REFUSED))
                 return
             clean = "/" + path.lstrip("/")  # never "//elsewhere": that would leave this host
-            await _redirect(send_with_headers, clean, session_cookie(request, self.access.token))
+            await _redirect(send_with_headers, clean, session_cookie(request, cookie))
             return
-        if not path.startswith(PUBLIC_PREFIXES) and not signed_in(request, self.access):
+        sid = session_of(request, self.access)
+        scope.setdefault("state", {})["session"] = sid
+        if not path.startswith(PUBLIC_PREFIXES) and sid is None:
             if method in ("GET", "HEAD") and path != "/events":
-                await _html(send_with_headers, 401, self.sign_in_page())
+                await _html(send_with_headers, 401, self.sign_in_page(request, None))
             else:
                 await _plain(send_with_headers, 401, SIGN_IN_FIRST)
             return

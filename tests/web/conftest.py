@@ -28,8 +28,19 @@ class Ui:
     store: Store
     data_dir: Path
 
+    session: str = ""
+
     def sign_in(self) -> None:
-        self.client.cookies.set("peerclass_8765", self.access.token)
+        """A signed session cookie, as the sign-in URL's one-time token gives a browser."""
+        if not self.session:
+            self.session = self.access.new_session()
+        self.client.cookies.set("peerclass_8765", self.session)
+
+    @property
+    def csrf(self) -> str:
+        sid = self.access.session_of(self.session)
+        assert sid is not None, "sign in first"
+        return self.access.csrf(sid)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +51,7 @@ def klass(tmp_path_factory: pytest.TempPathFactory) -> ClassDirs:
 def open_ui(data_dir: Path) -> Iterator[Ui]:
     store = Store.open(data_dir)
     me = load_membership(data_dir)
-    access = Access("test-token-" + data_dir.name)
+    access = Access.in_memory()
     ctx = WebContext(AsyncStore(store), me, access, me_name=store.names().get(me.peer_id, ""))
     try:
         with TestClient(build_app(ctx), base_url=BASE, backend="trio") as client:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from peer.identity import load_membership
 from peer.testing import PeerProcess, cli, free_udp_port, wait_until
-from peer.web import URL_FILE
+from peer.web import URL_FILE, ui_host
 from tests.helpers import make_class
 
 
@@ -30,9 +31,10 @@ def test_run_serves_the_ui_and_peerclass_ui_prints_its_address(tmp_path: Path) -
         wait_until(lambda: bool(_ui_lines(peer)), 20, "the ui line")
         (line,) = _ui_lines(peer)
         url = line.removeprefix("ui at ")
-        assert url.startswith("http://127.0.0.1:") and "/#token=" in url
-        shown = cli(teacher, "ui")
-        assert shown.stdout.strip() == url
+        host = ui_host(load_membership(teacher).peer_id)
+        assert url.startswith(f"http://{host}:") and "/#token=" in url
+        shown = cli(teacher, "ui").stdout.strip()  # a fresh one-time sign-in URL
+        assert shown.split("#")[0] == url.split("#")[0] and shown != url
         mode = stat.S_IMODE((teacher / URL_FILE).stat().st_mode)
         assert mode == 0o600
         base = url.split("/#")[0]
@@ -43,6 +45,10 @@ def test_run_serves_the_ui_and_peerclass_ui_prints_its_address(tmp_path: Path) -
         browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
         with browser.open(f"{base}/chat?token={token}", timeout=10) as page:
             assert page.status == 200 and "Chat" in page.read().decode()
+        other = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        with pytest.raises(urllib.error.HTTPError) as again:  # the token worked once
+            other.open(f"{base}/chat?token={token}", timeout=10)
+        assert again.value.code == 401
     finally:
         assert peer.stop() == 0
     assert not (teacher / URL_FILE).exists()
@@ -57,11 +63,12 @@ def test_no_ui_and_a_busy_ui_port(tmp_path: Path) -> None:
         assert _ui_lines(peer) == []
     finally:
         peer.stop()
+    host = ui_host(load_membership(klass.instructor).peer_id)
     with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
+        busy.bind((host, 0))
         busy.listen()
         port = busy.getsockname()[1]
         done = cli(klass.instructor, "run", "--no-discovery", "--ui-port", str(port), check=False)
     assert done.returncode == 1
-    assert f"cannot serve the UI on 127.0.0.1:{port}" in done.stderr
+    assert f"cannot serve the UI on {host}:{port}" in done.stderr
     assert "Traceback" not in done.stderr
