@@ -27,6 +27,7 @@ from peer.cli._output import (
     safe_line,
 )
 from peer.cli._paging import add_paging_args, paging_of
+from peer.cli._rubric import add_publish_args, add_rubric_arg, publish_body, rubric_body
 from peer.cli._selfcheck import add_solution_args, choose_language, run_self_check, self_check_lines
 from peer.errors import UsageError, ValidationError
 from peer.grading import LANGUAGES
@@ -162,6 +163,7 @@ def _add_problem(sub: Any) -> None:
         help="grade only each student's first N attempts (default: every attempt)",
     )
     publish.add_argument("--supersedes", metavar="PROBLEM_ID", help="revise your own problem")
+    add_publish_args(publish)
     publish.set_defaults(handler=with_peer(cmd_problem_publish))
     listing = problem_sub.add_parser("list", help="list problems (newest revisions)")
     listing.add_argument("--json", action="store_true")
@@ -214,6 +216,7 @@ def _add_feedback(sub: Any) -> None:
     give.add_argument("--score", type=_score, help="a score from 0 to 100")
     give.add_argument("--comment", required=True, help="the feedback (Markdown)")
     give.add_argument("--supersedes", metavar="FEEDBACK_ID", help="revise your own feedback")
+    add_rubric_arg(give)
     give.set_defaults(handler=with_peer(cmd_feedback_give))
     listing = fb_sub.add_parser("list", help="list feedback (newest revisions)")
     listing.add_argument("--submission", metavar="SUBMISSION_ID")
@@ -324,6 +327,7 @@ def cmd_problem_publish(args: argparse.Namespace, me: Membership, store: Store) 
         body["graded_attempts"] = args.graded_attempts
     if args.supersedes is not None:
         body["supersedes"] = _own_event(store, args.supersedes, "problem", me.peer_id)
+    body.update(publish_body(args))
     with _authoring():
         event = store.append(me.signing_key, "problem", body)
     print(event.id.hex())
@@ -566,6 +570,7 @@ def cmd_feedback_give(args: argparse.Namespace, me: Membership, store: Store) ->
     }
     if args.score is not None:
         body["score"] = args.score
+    body.update(rubric_body(store, me, submission_id, args.rubric))
     revises = None
     if args.supersedes is not None:
         earlier = _own_event(store, args.supersedes, "feedback", me.peer_id)

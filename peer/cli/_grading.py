@@ -28,6 +28,7 @@ from peer.cli._curriculum import (
     with_peer,
 )
 from peer.cli._output import local_time_ts, print_json, print_table
+from peer.cli._rubric import graded_score
 from peer.cli._selfcheck import add_solution_args, choose_language, run_self_check, self_check_lines
 from peer.errors import UsageError
 from peer.grading import TestSuite, grade_submission, load_test_folder, sandbox_available
@@ -37,6 +38,7 @@ from storage import Store
 from storage.queries import (
     Problem,
     Submission,
+    feedback_terms,
     get_submission,
     list_feedback,
     list_submissions,
@@ -64,6 +66,12 @@ def add_commands(sub: Any) -> None:
     )
     grade.add_argument(
         "--watch", action="store_true", help="then grade new submissions as they arrive"
+    )
+    grade.add_argument(
+        "--regrade",
+        action="store_true",
+        help="grade again every submission whose verdict came from other tests (say, after "
+        "fixing a test), and say which verdicts changed",
     )
     grade.set_defaults(handler=with_peer(cmd_grade))
     check = sub.add_parser("check", help="self-check a solution on the examples; records nothing")
@@ -151,6 +159,8 @@ def cmd_grade(args: argparse.Namespace, me: Membership, store: Store) -> int:
     grader = Grader(me, store, problem, suite)
     cursor = store.max_local_id()  # before choosing: --watch then misses nothing
     every = grader.submissions()
+    if args.regrade:
+        return _regrade(grader, every)
     if args.all:
         graded = {
             f.submission_id
@@ -173,6 +183,37 @@ def cmd_grade(args: argparse.Namespace, me: Membership, store: Store) -> int:
             print(grader.grade(submission), flush=True)
         _watch(grader, cursor, stop, {s.id for s in chosen})
     print("stopped watching", flush=True)
+    return 0
+
+
+def _regrade(grader: Grader, every: list[Submission]) -> int:
+    """Grade again each submission whose latest instructor verdict (ours) recorded another
+    test folder's hash (or none); say of each whether its verdict changed."""
+    store, me = grader.store, grader.me
+    ours = {
+        f.submission_id: f
+        for f in list_feedback(store, me.klass.instructor)
+        if f.reviewer == me.peer_id
+    }
+    terms = feedback_terms(store, [f.id for f in ours.values()])
+    stale = [
+        s
+        for s in every
+        if s.id in ours
+        and (
+            ours[s.id].id not in terms
+            or terms[ours[s.id].id].tests_hash != grader.suite.content_hash
+        )
+    ]
+    changed = 0
+    for submission in stale:
+        line = grader.grade(submission, regrade=True)
+        changed += "unchanged" not in line
+        print(line, flush=True)
+    print(
+        f"regraded {len(stale)} submission(s) to {grader.problem.title!r} whose verdict came "
+        f"from other tests; {changed} verdict(s) changed"
+    )
     return 0
 
 
@@ -231,7 +272,7 @@ class Grader:
         found = list_submissions(self.store, problem_root=self.problem.root)
         return [s for s in found if s.author != self.me.peer_id]
 
-    def grade(self, s: Submission) -> str:
+    def grade(self, s: Submission, *, regrade: bool = False) -> str:
         """Grade ``s`` and publish the result; the line to print about it."""
         who = f"{s.author_name or '?'} ({short_id(s.author)}) attempt {s.attempt}"
         detail = get_submission(self.store, s.id)
@@ -242,7 +283,7 @@ class Grader:
         except UsageError as exc:  # this computer cannot run it (no C compiler, say)
             return f"{who}: skipped, {exc}"
         late = " (late)" if s.late else ""
-        published = self._publish(s, outcome)
+        published = self._publish(s, outcome, regrade=regrade)
         shown = "" if outcome.score is None else f", score {outcome.score}"
         return f"{who}{late}: {outcome.verdict}{shown}, {outcome.summary}{published}"
 
@@ -273,29 +314,55 @@ class Grader:
             summary = result.comment.splitlines()[0]  # did not compile
         return _Outcome(result.verdict, result.score, result.comment + late, summary)
 
-    def _publish(self, s: Submission, outcome: _Outcome) -> str:
-        """Publish the feedback (a revision of our earlier one, if any); what was done."""
+    def _publish(self, s: Submission, outcome: _Outcome, *, regrade: bool = False) -> str:
+        """Publish the feedback (a revision of our earlier one, if any); what was done.
+
+        The body records the test folder's hash and the tests' score (issue 20); on a
+        problem with a rubric the score combines them with the rubric points already given.
+        """
         earlier_id = latest_own_feedback(self.store, self.me, s.id)
         body: dict[str, Any] = {
             "submission": s.id,
             "verdict": outcome.verdict,
             "comment": outcome.comment,
         }
+        score = outcome.score
         if outcome.score is not None:
-            body["score"] = outcome.score
+            score, points = graded_score(
+                self.store, self.me, self.problem.root, s.id, outcome.score
+            )
+            body |= {"score": score, "tests_score": outcome.score}
+            if points:
+                body["rubric"] = points
+        if self.suite.content_hash:
+            body["tests"] = self.suite.content_hash
         if earlier_id is not None:
             earlier = next(
                 f
                 for f in list_feedback(self.store, self.me.klass.instructor, submission=s.id)
                 if f.id == earlier_id
             )
-            same = (earlier.verdict, earlier.score, earlier.comment)
-            if same == (outcome.verdict, outcome.score, outcome.comment):
+            old_comment = earlier.comment or ""
+            if old_comment.startswith(REGRADED):
+                old_comment = old_comment.partition("\n")[2]
+            same = (earlier.verdict, earlier.score, old_comment)
+            if same == (outcome.verdict, score, outcome.comment):
                 return "; unchanged since it was last graded"
+            if regrade:
+                body["comment"] = f"{_regraded_line(earlier.score, score)}\n{outcome.comment}"
             body["supersedes"] = earlier_id
         event = self.store.append(self.me.signing_key, "feedback", body)
         revised = f", revising {short_id(earlier_id)}" if earlier_id is not None else ""
         return f"; published feedback {short_id(event.id)}{revised}"
+
+
+REGRADED = "regraded after the tests changed:"
+
+
+def _regraded_line(old: int | None, new: int | None) -> str:
+    """What a student reads first on a regraded verdict: the old and the new score."""
+    before, after = ("none" if v is None else str(v) for v in (old, new))
+    return f"{REGRADED} score {before} -> {after}"
 
 
 @attrs.frozen

@@ -16,6 +16,8 @@ from peer.cli import _curriculum as commands_curriculum
 from peer.cli import _grading as commands_grading
 from peer.cli import _report as commands_report
 from peer.cli import _roster as commands_roster
+from peer.cli import _similarity as commands_similarity
+from peer.cli import _term as commands_term
 from peer.cli import _ui as commands_ui
 from peer.cli._args import ENV_HOME, default_data_dir
 from peer.cli._logging import close_logging, record_internal_error, setup_logging
@@ -49,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands_report.add_commands(sub)
     commands_ui.add_commands(sub)
     commands_roster.add_commands(sub)
+    commands_term.add_commands(sub)
+    commands_similarity.add_commands(sub)
     return parser
 
 

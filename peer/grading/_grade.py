@@ -11,6 +11,7 @@ comment.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -120,10 +121,7 @@ def grade_submission(
     program = prepare_program(language, source)
     if isinstance(program, CompileError):
         return GradeResult("revise", 0, (), (), f"compile error:\n{program.message}")
-    outcomes = []
-    for test in tests.tests:
-        failure = _run_test(program, test, tests.checker, limits)
-        outcomes.append(TestOutcome(test.name, failure is None, failure or ""))
+    outcomes = [_run_test(program, test, tests, limits) for test in tests.tests]
     shown = [student_view(hidden_detail, outcome) for outcome in outcomes]
     score = student_score(shown, {test.name: test.weight for test in tests.tests})
     verdict: Verdict = "accept" if all(t.passed for t in shown) else "revise"
@@ -136,35 +134,59 @@ def grade_submission(
     )
 
 
-def _run_test(program: Program, test: TestCase, checker: str | None, limits: Limits) -> str | None:
-    """None when ``test`` passes, else the fixed reason it failed."""
+def _run_test(program: Program, test: TestCase, tests: TestSuite, limits: Limits) -> TestOutcome:
+    """How ``test`` went: passed, failed with a fixed reason, or (from a checker) a share of
+    its weight with the checker's one-line message."""
     result = run_program(program, test.input, limits)
     if result.status != "ok":
-        return _REASONS[result.status]
-    if checker is None:
-        return None if outputs_match(test.expected, result.stdout) else "wrong answer"
-    return _check(checker, test, result.stdout)
+        return TestOutcome(test.name, False, _REASONS[result.status])
+    if tests.checker is None and tests.checker_program is None:
+        if outputs_match(test.expected, result.stdout):
+            return TestOutcome(test.name, True)
+        return TestOutcome(test.name, False, "wrong answer")
+    return _check(tests, test, result.stdout)
 
 
-def _check(checker: str, test: TestCase, actual: bytes) -> str | None:
-    python = sandbox_python()
-    assert python is not None  # sandbox_available() found one
-    files = {
-        "checker.py": checker.encode("utf-8"),
-        "input": test.input,
-        "expected": test.expected,
-        "actual": actual,
-    }
-    argv = [python, "checker.py", "input", "expected", "actual"]
-    verdict = run_sandboxed(argv, files, limits=CHECKER_LIMITS)
-    if verdict.status == "ok":
-        return None
-    if (
-        verdict.status == "exit_error"
-        and b"Traceback (most recent call last)" not in verdict.stderr
-    ):
-        return "wrong answer"
-    return "checker error"  # crashed (a Python traceback), or a limit: not the student's fault
+#: A checker's first line of output: a score from 0 to 1, then an optional message.
+_SCORE_LINE = re.compile(r"\s*(0(?:\.\d+)?|1(?:\.0+)?|\.\d+)(?:\s+(.*))?")
+MAX_CHECKER_MESSAGE = 200
+
+
+def _check(tests: TestSuite, test: TestCase, actual: bytes) -> TestOutcome:
+    """Run the instructor's checker in the sandbox on (input, expected, actual).
+
+    It exits 0 for a right answer and non-zero for a wrong one; if the first line it prints
+    is a number from 0 to 1, that is the share of the test's weight earned (partial credit),
+    and the rest of the line a message for the student (shown as the problem's hidden-test
+    detail allows). A crash, a signal or a limit is "checker error", never the student's.
+    """
+    files = {"input": test.input, "expected": test.expected, "actual": actual}
+    if tests.checker_program is not None:
+        files["checker"] = tests.checker_program
+        argv = ["./checker", "input", "expected", "actual"]
+        run = run_sandboxed(argv, files, executables=("checker",), limits=CHECKER_LIMITS)
+    else:
+        assert tests.checker is not None
+        python = sandbox_python()
+        assert python is not None  # sandbox_available() found one
+        files["checker.py"] = tests.checker.encode("utf-8")
+        argv = [python, "checker.py", "input", "expected", "actual"]
+        run = run_sandboxed(argv, files, limits=CHECKER_LIMITS)
+    crashed = b"Traceback (most recent call last)" in run.stderr
+    if run.status not in ("ok", "exit_error") or crashed:
+        return TestOutcome(test.name, False, "checker error")
+    first = run.stdout.decode("utf-8", errors="replace").partition("\n")[0]
+    scored = _SCORE_LINE.fullmatch(first)
+    if scored is None:
+        if run.status == "ok":
+            return TestOutcome(test.name, True)
+        return TestOutcome(test.name, False, "wrong answer")
+    credit = float(scored.group(1))
+    message = clean_message(scored.group(2) or "").replace("\n", " ")[:MAX_CHECKER_MESSAGE]
+    if credit >= 1.0:
+        return TestOutcome(test.name, True, "", message.strip(), 1.0)
+    reason = "wrong answer" if credit <= 0.0 else f"partial credit ({credit:g})"
+    return TestOutcome(test.name, False, reason, message.strip(), credit)
 
 
 def self_check(

@@ -21,6 +21,7 @@ instructor learns of it only from complaints.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import tomllib
@@ -42,6 +43,7 @@ __all__ = [
 MAX_TEST_FILE_BYTES = 8 * 1024 * 1024
 MAX_WEIGHT = 1_000_000
 CHECKER = "checker.py"
+CHECKER_PROGRAM = "checker"
 WEIGHT_FILES = ("weights.toml", "weights.json")
 _NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 
@@ -58,7 +60,14 @@ A folder of hidden tests holds:
   output is right, non-zero (say 1) when it is wrong. A crash (a Python traceback), a signal or
   a limit counts as a broken checker ("checker error"), not as the student's fault. Without
   it, an output is right when it equals the expected one once trailing whitespace is dropped
-  from every line and trailing blank lines are dropped.
+  from every line and trailing blank lines are dropped. Or `checker` (not both): any program
+  (a script with a `#!` line, or a binary), run in the same sandbox as `./checker input
+  expected actual`.
+- Partial credit: if the first line a checker prints is a number from 0 to 1, the test earns
+  that share of its weight, and the rest of the line is a message for the student (e.g.
+  `0.5 the list is sorted but has duplicates`), shown as the problem's `--hidden-detail`
+  allows (only `verdicts` shows messages and partial credit; `names` counts a test only when
+  it earned everything).
 - Nothing else: each file is at most 8 MiB, files starting with `.` are ignored, and any other
   file (say `01.ans`) is an error rather than silently skipped.
 
@@ -98,6 +107,11 @@ class TestSuite:
 
     tests: tuple[TestCase, ...] = attrs.field(validator=_valid_tests)
     checker: str | None = attrs.field(default=None, repr=False)
+    #: A ``checker`` program of any kind (issue 20): run as ``./checker`` in the sandbox.
+    checker_program: bytes | None = attrs.field(default=None, repr=False)
+    #: BLAKE2b-256 (hex) of the folder's files, names and contents: recorded with each
+    #: verdict, so ``grade --regrade`` knows which verdicts came from other tests.
+    content_hash: str = ""
 
     @property
     def total_weight(self) -> int:
@@ -112,6 +126,7 @@ def load_test_folder(folder: Path) -> TestSuite:
     outputs: dict[str, Path] = {}
     weight_files: list[Path] = []
     checker: Path | None = None
+    program: Path | None = None
     for path in sorted(folder.iterdir()):
         name = path.name
         if name.startswith("."):
@@ -123,12 +138,15 @@ def load_test_folder(folder: Path) -> TestSuite:
             weight_files.append(path)
         elif name == CHECKER:
             checker = path
+        elif name == CHECKER_PROGRAM:
+            program = path
         elif dot and suffix in ("in", "out") and _NAME_RE.fullmatch(stem):
             (inputs if suffix == "in" else outputs)[stem] = path
         else:
             raise UsageError(
                 f"{path}: unexpected file; a test folder holds NAME.in and NAME.out pairs "
-                "(NAME: letters, digits, _ - .), weights.toml or weights.json, and checker.py"
+                "(NAME: letters, digits, _ - .), weights.toml or weights.json, and checker.py "
+                "or checker"
             )
     for stem in sorted(inputs.keys() ^ outputs.keys()):
         have, lack = ("in", "out") if stem in inputs else ("out", "in")
@@ -142,8 +160,24 @@ def load_test_folder(folder: Path) -> TestSuite:
         TestCase(stem, _read(inputs[stem]), _read_text(outputs[stem]), weights.get(stem, 1))
         for stem in sorted(inputs)
     )
+    if checker is not None and program is not None:
+        raise UsageError(f"{folder} has both checker.py and checker; keep one")
     source = _read_text(checker).decode("utf-8") if checker is not None else None
-    return TestSuite(tests, source)
+    executable = _read(program) if program is not None else None
+    return TestSuite(tests, source, executable, _content_hash(folder))
+
+
+def _content_hash(folder: Path) -> str:
+    """The hash of every file that decides a grade (dot files are ignored, as above)."""
+    digest = hashlib.blake2b(digest_size=32)
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        data = _read(path)
+        for part in (path.name.encode(), data):
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
+    return digest.hexdigest()
 
 
 def _read(path: Path) -> bytes:

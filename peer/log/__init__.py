@@ -38,3 +38,11 @@ from peer.log._sealing import open_envelope as open_envelope
 from peer.log._sealing import open_key as open_key
 from peer.log._sealing import seal_body as seal_body
 from peer.log._sealing import seal_key as seal_key
+from peer.log._term import EXTENSION_VISIBLE as EXTENSION_VISIBLE
+from peer.log._term import check_rubric as check_rubric
+from peer.log._term import check_rubric_points as check_rubric_points
+from peer.log._term import combined_score as combined_score
+from peer.log._term import days_late as days_late
+from peer.log._term import penalty as penalty
+from peer.log._term import rubric_total as rubric_total
+from peer.log._term import validate_extension_inner as validate_extension_inner

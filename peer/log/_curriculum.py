@@ -15,6 +15,12 @@ import attrs
 from peer.errors import ValidationError
 from peer.log._checks import Body, check_id, check_keys, check_text
 from peer.log._sealing import check_envelope
+from peer.log._term import (
+    FEEDBACK_TERM_KEYS,
+    PROBLEM_TERM_KEYS,
+    check_feedback_term,
+    check_problem_term,
+)
 from peer.log.hlc import MAX_DRIFT_MS, to_ms
 
 MAX_TITLE = 200
@@ -101,8 +107,10 @@ def validate_problem(body: Body) -> None:
             "review",
             "hidden_detail",
             "graded_attempts",
+            *PROBLEM_TERM_KEYS,
         },
     )
+    check_problem_term(body)
     if body.get("review", "instructor") not in REVIEW_MODES:
         raise ValidationError(f"problem review {body['review']!r} is not one of instructor, peers")
     check_text("problem", body, "title", max_len=MAX_TITLE, one_line=True)
@@ -216,7 +224,12 @@ def validate_feedback(body: Body) -> None:
         check_id("feedback", body, "supersedes", optional=True)
         check_envelope("feedback", body["sealed"])
         return
-    check_keys("feedback", body, {"submission", "verdict", "comment"}, {"score", "supersedes"})
+    check_keys(
+        "feedback",
+        body,
+        {"submission", "verdict", "comment"},
+        {"score", "supersedes", *FEEDBACK_TERM_KEYS},
+    )
     check_id("feedback", body, "submission")
     check_id("feedback", body, "supersedes", optional=True)
     validate_feedback_inner({k: v for k, v in body.items() if k not in FEEDBACK_VISIBLE})
@@ -224,7 +237,8 @@ def validate_feedback(body: Body) -> None:
 
 def validate_feedback_inner(body: Body) -> None:
     """The sealed part of feedback (or those fields of unsealed feedback)."""
-    check_keys("feedback", body, {"verdict", "comment"}, {"score"})
+    check_keys("feedback", body, {"verdict", "comment"}, {"score", *FEEDBACK_TERM_KEYS})
+    check_feedback_term(body)
     if body["verdict"] not in VERDICTS:
         raise ValidationError(
             f"feedback verdict {body['verdict']!r} is not one of {', '.join(VERDICTS)}"

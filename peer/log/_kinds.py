@@ -20,6 +20,7 @@ from peer.log._checks import (
 )
 from peer.log._curriculum import validate_feedback, validate_problem, validate_submission
 from peer.log._roster import validate_join, validate_roster, validate_share
+from peer.log._term import validate_extension
 
 BodyValidator = Callable[[Body], None]
 
@@ -43,6 +44,7 @@ _VALIDATORS: dict[str, BodyValidator] = {
     "roster": validate_roster,
     "join": validate_join,
     "share": validate_share,
+    "extension": validate_extension,
 }
 
 

@@ -9,13 +9,28 @@ from __future__ import annotations
 
 from peer.report.model import FeedbackVersion, Problem, Snapshot, Submission
 from storage import Store
-from storage.queries import list_feedback, list_problems, list_submissions, students
+from storage.queries import (
+    list_feedback,
+    list_problems,
+    list_submissions,
+    problem_terms,
+    students,
+)
 
 
 def gather(store: Store, instructor: bytes) -> Snapshot:
     """Everything a report can show; ``summary.build_report`` chooses and orders it."""
+    terms = problem_terms(store)
     problems = tuple(
-        Problem(p.root, p.title, p.official, p.due) for p in list_problems(store, instructor)
+        Problem(
+            p.root,
+            p.title,
+            p.official,
+            p.due,
+            late_penalty=terms[p.root].late_penalty,
+            late_cap=terms[p.root].late_cap,
+        )
+        for p in list_problems(store, instructor)
     )
     held = tuple(
         Submission(
@@ -29,6 +44,7 @@ def gather(store: Store, instructor: bytes) -> Snapshot:
             checks_passed=s.checks_passed or 0,
             checks_total=s.checks_total or 0,
             late=s.late,
+            days_late=s.days_late,
         )
         for s in list_submissions(store)
     )

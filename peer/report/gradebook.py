@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from peer.log import penalty
 from peer.report.model import Problem, ProblemHistory, Report, StudentReport, Version
 from peer.report.render_csv import BOM, Cell, neutralise
 
@@ -77,7 +78,7 @@ def build_gradebook(report: Report) -> Gradebook:
 
 def penalty_points(problem: Problem, days_late: int) -> int:
     """Points of 100 taken off an attempt ``days_late`` started days late."""
-    return min(problem.late_cap, problem.late_penalty * days_late) if days_late > 0 else 0
+    return penalty(problem.late_penalty, problem.late_cap, days_late)
 
 
 def _cell(student: StudentReport, problem: Problem) -> GradeCell:

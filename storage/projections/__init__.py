@@ -35,6 +35,7 @@ from storage.projections._roster import token_hash as token_hash
 from storage.projections._sealed import known_key as known_key
 from storage.projections._sealed import project_share
 from storage.projections._sealed import seal_outgoing as seal_outgoing
+from storage.projections._term import project_extension
 from storage.schema import PROJECTION_TABLES
 
 __all__ = ["ProjectionBatch", "clear_all", "count_attempts", "project"]
@@ -54,6 +55,7 @@ _PROJECTORS: dict[str, Projector] = {
     "share": project_share,
     "edit": project_revision,
     "delete": project_revision,
+    "extension": project_extension,
 }
 #: Kinds whose projection is one row of an INSERT per event, with no checks: received runs of
 #: them are inserted with one executemany (the bulk of a catch-up is chat).

@@ -46,6 +46,9 @@ def project_problem(conn: Connection, event: Event) -> None:
             languages=json.dumps(body.get("languages", DEFAULT_LANGUAGES)),
             late_policy=body.get("late_policy", DEFAULT_LATE_POLICY),
             review=body.get("review", "instructor"),
+            late_penalty=body.get("late_penalty", 0),
+            late_cap=body.get("late_cap", 100),
+            rubric=None if "rubric" not in body else json.dumps(body["rubric"], sort_keys=True),
             hidden_detail=body.get("hidden_detail", DEFAULT_HIDDEN_DETAIL),
             graded_attempts=body.get("graded_attempts"),
         )

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from peer.errors import ValidationError
 from peer.log import (
+    EXTENSION_VISIBLE,
     Event,
     decrypt_body,
     open_envelope,
@@ -26,17 +27,19 @@ from peer.log import (
     pack,
     seal_body,
     unpack,
+    validate_extension_inner,
     validate_feedback_inner,
     validate_submission_inner,
 )
 from storage._reader import Reader, reader_of
 from storage.projections._roster import load_roster
-from storage.schema import content_keys, feedback, shares, submissions
+from storage.schema import content_keys, extensions, feedback, shares, submissions
 
 #: The kinds whose bodies are sealed, and the schema of their inner part.
 SEALED_KINDS: dict[str, Callable[[dict[str, Any]], None]] = {
     "submission": validate_submission_inner,
     "feedback": validate_feedback_inner,
+    "extension": validate_extension_inner,
 }
 
 
@@ -70,7 +73,19 @@ def submission_content(inner: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def feedback_content(inner: Mapping[str, Any]) -> dict[str, Any]:
-    return {"verdict": inner["verdict"], "score": inner.get("score"), "comment": inner["comment"]}
+    rubric = inner.get("rubric")
+    return {
+        "verdict": inner["verdict"],
+        "score": inner.get("score"),
+        "comment": inner["comment"],
+        "tests_hash": inner.get("tests"),
+        "tests_score": inner.get("tests_score"),
+        "rubric": None if rubric is None else json.dumps(rubric, sort_keys=True),
+    }
+
+
+def extension_content(inner: Mapping[str, Any]) -> dict[str, Any]:
+    return {"student": inner["student"], "due": inner["due"]}
 
 
 def open_body(conn: Connection, event: Event) -> Opened:
@@ -131,6 +146,7 @@ def _reopen(conn: Connection, event_id: bytes, key: bytes) -> None:
     for kind, table, content in (
         ("submission", submissions, submission_content),
         ("feedback", feedback, feedback_content),
+        ("extension", extensions, extension_content),
     ):
         envelope = conn.execute(
             select(table.c.envelope).where(table.c.event_id == event_id, ~table.c.readable)
@@ -163,7 +179,11 @@ def seal_outgoing(
     return {**visible, "sealed": envelope}
 
 
-_VISIBLE = {"submission": ("problem", "attempt"), "feedback": ("submission", "supersedes")}
+_VISIBLE = {
+    "submission": ("problem", "attempt"),
+    "feedback": ("submission", "supersedes"),
+    "extension": EXTENSION_VISIBLE,
+}
 
 
 def _recipients(
@@ -179,6 +199,8 @@ def _recipients(
         if reviewed is None:
             raise ValidationError("feedback names a submission this peer does not hold")
         wanted.append(reviewed)
+    if kind == "extension":  # issue 20: the student it is for, beside the instructors
+        wanted.append(body["student"])
     # On a ``review: peers`` problem, classmates get the key by ``share`` events
     # (storage.queries._roster), never by being added here: one mechanism, one rule.
     # Nothing more is sealed to removed identities.

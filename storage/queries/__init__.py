@@ -37,3 +37,7 @@ from storage.queries._roster import RosterEntry as RosterEntry
 from storage.queries._roster import pending_duties as pending_duties
 from storage.queries._roster import roster_entries as roster_entries
 from storage.queries._roster import token_hash as token_hash
+from storage.queries._term import FeedbackTerm as FeedbackTerm
+from storage.queries._term import ProblemTerm as ProblemTerm
+from storage.queries._term import feedback_terms as feedback_terms
+from storage.queries._term import problem_terms as problem_terms

@@ -22,11 +22,14 @@ from peer.log import (
     DEFAULT_LANGUAGES,
     DEFAULT_LATE_POLICY,
     Example,
+    days_late,
     is_late,
 )
+from peer.log.hlc import to_ms
 from storage.projections import STAFF_ROLES, Roster, count_attempts, load_roster
 from storage.queries._acceptance import Verdict, accepted_attempt
 from storage.queries._paging import EVERYTHING, Paging, key_of, newest, paged
+from storage.queries._term import extended_dues
 from storage.schema import feedback, problems, profiles, submissions
 
 if TYPE_CHECKING:
@@ -85,6 +88,8 @@ class Submission:
     #: (``peer.log.is_late``: the HLC's allowed skew is granted, a policy of ``accept`` never
     #: marks).
     late: bool = False
+    #: Started days after the student's due date (issue 20: the late penalty's days).
+    days_late: int = 0
     #: Whether this identity can read the sealed part (issue 10); ``invalid`` if what it
     #: opened broke the schema (shown as invalid, never as content).
     readable: bool = True
@@ -240,7 +245,8 @@ def _to_submission(row: Any, thread: _Thread, names: dict[bytes, str]) -> Submis
         language=row.language,
         checks_passed=row.checks_passed,
         checks_total=row.checks_total,
-        late=is_late(row.ts, thread.due, thread.late_policy),
+        late=is_late(row.ts, thread.due_for(row.author), thread.late_policy),
+        days_late=thread.days_late(row.author, row.ts),
         readable=bool(row.readable),
         invalid=bool(row.invalid),
     )
@@ -253,14 +259,33 @@ class _Thread:
     title: str
     due: int | None
     late_policy: str
+    #: Issue 20: student -> their extended due date on this thread.
+    extended: dict[bytes, int] = attrs.field(factory=dict)
+
+    def due_for(self, student: bytes) -> int | None:
+        """The student's own due date: their extension's, else the newest revision's."""
+        return self.extended.get(student, self.due)
+
+    def days_late(self, student: bytes, ts: int) -> int:
+        """Started days late (0 when on time, or when late work counts as on time)."""
+        if not is_late(ts, self.due_for(student), self.late_policy):
+            return 0
+        return days_late(to_ms(ts), self.due_for(student), 0)
 
 
 def _threads(conn: Any) -> dict[bytes, _Thread]:
-    """Thread root -> title, due date and late policy of its newest revision."""
+    """Thread root -> title, due date and late policy of its newest revision, and the
+    extensions granted on it (``storage.queries._term``)."""
     query = select(
         problems.c.root, problems.c.title, problems.c.due, problems.c.late_policy
     ).order_by(problems.c.seq)
-    return {row.root: _Thread(row.title, row.due, row.late_policy) for row in conn.execute(query)}
+    threads = {
+        row.root: _Thread(row.title, row.due, row.late_policy) for row in conn.execute(query)
+    }
+    for (root, student), due in extended_dues(conn).items():
+        if root in threads:
+            threads[root].extended[student] = due
+    return threads
 
 
 def list_submissions(
