@@ -16,18 +16,9 @@ from peer.cli._output import parse_iso_ms
 from peer.errors import UsageError
 from peer.identity import Membership
 from peer.log import hlc
-from peer.report.gather import gather
-from peer.report.gradebook import render_gradebook_csv, render_gradebook_moodle
-from peer.report.model import Report, Request
-from peer.report.render_csv import render_csv
-from peer.report.render_html import render_html
-from peer.report.render_json import render_json
-from peer.report.render_md import render_md
-from peer.report.summary import build_report
+from peer.report import FORMATS, Report, Request, build_report, format_named, gather
 from storage import Store
 from storage.queries import newest_revision
-
-FORMATS = ("html", "md", "csv", "json", "gradebook", "gradebook-moodle")
 
 
 def add_commands(sub: Any) -> None:
@@ -44,7 +35,7 @@ def add_commands(sub: Any) -> None:
     )
     report.add_argument("--problem", metavar="PROBLEM_ID", help="only this problem")
     report.add_argument("--since", metavar="ISO8601", help="only attempts submitted since then")
-    report.add_argument("--format", required=True, choices=FORMATS)
+    report.add_argument("--format", required=True, choices=[f.name for f in FORMATS])
     report.add_argument("-o", dest="output", type=Path, metavar="FILE", help="default: stdout")
     report.set_defaults(handler=cmd_report)
 
@@ -112,14 +103,5 @@ def parse_since(text: str) -> int:
 
 
 def render(report: Report, fmt: str) -> str:
-    if fmt == "html":
-        return render_html(report, hlc.wall_ms())
-    if fmt == "md":
-        return render_md(report)
-    if fmt == "csv":
-        return render_csv(report)
-    if fmt == "gradebook":
-        return render_gradebook_csv(report)
-    if fmt == "gradebook-moodle":
-        return render_gradebook_moodle(report)
-    return render_json(report)
+    """``report`` as the format named ``fmt``, looked up in ``peer.report``'s table."""
+    return format_named(fmt).render(report, hlc.wall_ms())

@@ -6,8 +6,8 @@ from __future__ import annotations
 import csv
 import io
 
-from peer.report.render_csv import COLUMNS, render_csv
-from peer.report.summary import build_report
+from peer.report import build_report, render_csv
+from peer.report.render_csv import COLUMNS
 from tests.report.test_report_summary import (
     CSV_COMMENT,
     SUBMISSIONS,

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from peer.report import Request, render_html
 from peer.report.charts import FEEDBACK_TITLE, score_title
-from peer.report.model import Request
-from peer.report.render_html import render_html
 from peer.report.safe_markdown import render_markdown
 from tests.report.test_report_summary import ALICE, MINUTE, T0_MS, sample_report
 

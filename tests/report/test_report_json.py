@@ -14,9 +14,7 @@ from typing import Any
 import attrs
 import pytest
 
-from peer.report.model import Request
-from peer.report.render_json import render_json
-from peer.report.summary import build_report
+from peer.report import Request, build_report, render_json
 from tests.report.test_report_summary import (
     ALICE,
     BOB,

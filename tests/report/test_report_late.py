@@ -10,11 +10,8 @@ from collections.abc import Iterator
 import attrs
 import pytest
 
+from peer.report import Request, Snapshot, build_report, render_html, to_json
 from peer.report.charts import score_charts, score_title
-from peer.report.model import Request, Snapshot
-from peer.report.render_html import render_html
-from peer.report.render_json import to_json
-from peer.report.summary import build_report
 from tests.report.test_report_summary import (
     ALICE,
     T0_MS,

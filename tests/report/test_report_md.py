@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from markdown_it import MarkdownIt
 
-from peer.report.model import Request
-from peer.report.render_md import escape, inert_markdown, render_md
-from peer.report.summary import build_report
+from peer.report import Request, build_report, render_md
+from peer.report.render_md import escape, inert_markdown
 from tests.report.test_report_summary import (
     CAROL,
     SCRIPT_COMMENT,

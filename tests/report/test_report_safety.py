@@ -13,10 +13,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from peer.report.model import Report, Snapshot
-from peer.report.render_csv import render_csv
-from peer.report.render_md import render_md
-from peer.report.summary import build_report
+from peer.report import Report, Snapshot, build_report, render_csv, render_md
 from tests.report.test_report_summary import (
     ALICE,
     BOB,

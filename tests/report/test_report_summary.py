@@ -14,16 +14,17 @@ from typing import TypeVar
 import attrs
 
 from peer.log import hlc
-from peer.report.model import (
+from peer.report import (
     FeedbackVersion,
     Problem,
     Report,
     Request,
-    Role,
     Snapshot,
     Submission,
+    build_report,
 )
-from peer.report.summary import build_report, decide
+from peer.report.model import Role
+from peer.report.summary import decide
 
 T = TypeVar("T")
 
