@@ -193,7 +193,12 @@ def _ingest_author(conn: Connection, author: bytes, batch: list[Event]) -> _Auth
     accepted: list[Event] = []
     arrived = now_ms()
     projector = projections.ProjectionBatch(conn, arrived)
+    # A removed author's events past the removal's pin are kept in the log, never projected.
+    pin = projections.pins_now(conn).get(author)
     for ev in _authenticated_prefix(run, out):
+        if pin is not None and ev.seq > pin:
+            accepted.append(ev)
+            continue
         try:
             projector.add(ev)
         except ValidationError as exc:

@@ -303,6 +303,9 @@ roster = Table(
     Column("invite", LargeBinary(16)),
     # The entry on ``peer`` its author held as current (issue 22: several instructors).
     Column("after", LargeBinary(32)),
+    # A removal's pin (issue 18): the removed author's events past this seq are ignored.
+    Column("until_seq", Integer),
+    Column("reason", Text),
     Index("ix_roster_peer", "peer", "author", "seq"),
 )
 
@@ -347,6 +350,48 @@ invites = Table(
     Column("created_at", Integer, nullable=False),
 )
 
+# ---- witnessed time (issue 18) --------------------------------------------------------------
+
+#: Every ``checkpoint``: its author (the witness) held ``checkpoint_heads`` at ``time`` (ms).
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("event_id", LargeBinary(32), primary_key=True),
+    Column("author", LargeBinary(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("ts", Integer, nullable=False),
+    Column("time", Integer, nullable=False),
+    Index("ix_checkpoints_author", "author", "seq"),
+)
+
+#: One row per head a checkpoint names: ``witness`` held ``author`` up to ``seq`` (``head``).
+checkpoint_heads = Table(
+    "checkpoint_heads",
+    metadata,
+    Column("checkpoint", LargeBinary(32), nullable=False),
+    Column("witness", LargeBinary(32), nullable=False),
+    Column("witness_seq", Integer, nullable=False),
+    Column("time", Integer, nullable=False),
+    Column("author", LargeBinary(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("head", LargeBinary(32), nullable=False),
+    PrimaryKeyConstraint("checkpoint", "author", name="pk_checkpoint_heads"),
+    Index("ix_checkpoint_heads_author", "author", "seq"),
+    Index("ix_checkpoint_heads_witness", "witness", "author", "witness_seq"),
+)
+
+#: Every ``settings`` event; the instructor's newest decides (queries pick it).
+class_settings = Table(
+    "class_settings",
+    metadata,
+    Column("event_id", LargeBinary(32), primary_key=True),
+    Column("author", LargeBinary(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("ts", Integer, nullable=False),
+    Column("witnesses", String(16), nullable=False),
+    Column("skew_ms", Integer, nullable=False),
+)
+
 PROJECTION_TABLES = (
     profiles,
     messages,
@@ -360,4 +405,7 @@ PROJECTION_TABLES = (
     joins,
     shares,
     content_keys,
+    checkpoints,
+    checkpoint_heads,
+    class_settings,
 )

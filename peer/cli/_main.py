@@ -16,6 +16,7 @@ from peer.cli import _curriculum as commands_curriculum
 from peer.cli import _grading as commands_grading
 from peer.cli import _report as commands_report
 from peer.cli import _roster as commands_roster
+from peer.cli import _settings as commands_settings
 from peer.cli import _similarity as commands_similarity
 from peer.cli import _term as commands_term
 from peer.cli import _ui as commands_ui
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands_report.add_commands(sub)
     commands_ui.add_commands(sub)
     commands_roster.add_commands(sub)
+    commands_settings.add_commands(sub)
     commands_term.add_commands(sub)
     commands_similarity.add_commands(sub)
     return parser

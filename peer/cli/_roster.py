@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import sys
 from typing import Any
 
 from peer.cli._core import open_peer
@@ -29,6 +30,11 @@ def add_commands(sub: Any) -> None:
         "--open",
         action="store_true",
         help="the reusable class invite (the default): joiners wait as pending until admitted",
+    )
+    kind.add_argument(
+        "--revoke-open",
+        action="store_true",
+        help="replace the class invite with a new one: joins with the old one are refused",
     )
     invite.set_defaults(handler=cmd_invite)
 
@@ -58,8 +64,20 @@ def add_commands(sub: Any) -> None:
 def cmd_invite(args: argparse.Namespace) -> int:
     membership, store = open_peer(args.data_dir)
     try:
+        if args.revoke_open:
+            if not membership.is_founder:
+                raise UsageError("only the founding instructor can replace the class invite")
+            token = secrets.token_bytes(TOKEN_SIZE)
+            store.replace_open_invite(token)
+            print(membership.klass.invite(token))
+            print(
+                "the old class invite is revoked: its joiners are refused once the "
+                "instructor's peer runs",
+                file=sys.stderr,
+            )
+            return 0
         if args.for_name is None:
-            print(membership.klass.invite())
+            print(membership.klass.invite(store.open_invite_token()))
             return 0
         if not membership.is_founder:
             # The joiner seals its token to the class key (the invite's): only its peer opens it.
@@ -143,11 +161,19 @@ def cmd_remove(args: argparse.Namespace) -> int:
         if entry.state == "removed":
             raise UsageError(f"{entry.name} ({short_id(entry.peer_id)}) is already removed")
         body = {"action": "remove", "peer": entry.peer_id} | _following(entry)
+        body["until"] = removal_pin(store, entry.peer_id)
         store.append(membership.signing_key, "roster", body)
     finally:
         store.close()
     print(f"removed {safe_line(entry.name)} ({short_id(entry.peer_id)})")
     return 0
+
+
+def removal_pin(store: Store, peer_id: bytes) -> dict[str, Any]:
+    """The ``until`` of a removal (issue 18): the removed author's head as this store holds
+    it; every peer ignores that author's events past it, whoever relays them."""
+    held = store.vector().get(peer_id)
+    return {"seq": 0} if held is None else {"seq": held[0], "id": held[1]}
 
 
 def cmd_roster(args: argparse.Namespace) -> int:

@@ -46,3 +46,8 @@ from peer.log._term import days_late as days_late
 from peer.log._term import penalty as penalty
 from peer.log._term import rubric_total as rubric_total
 from peer.log._term import validate_extension_inner as validate_extension_inner
+from peer.log._witness import DEFAULT_SKEW_MS as DEFAULT_SKEW_MS
+from peer.log._witness import DEFAULT_WITNESSES as DEFAULT_WITNESSES
+from peer.log._witness import MAX_CHECKPOINT_HEADS as MAX_CHECKPOINT_HEADS
+from peer.log._witness import MAX_SKEW_MS as MAX_SKEW_MS
+from peer.log._witness import WITNESS_MODES as WITNESS_MODES

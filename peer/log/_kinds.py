@@ -21,6 +21,7 @@ from peer.log._checks import (
 from peer.log._curriculum import validate_feedback, validate_problem, validate_submission
 from peer.log._roster import validate_join, validate_roster, validate_share
 from peer.log._term import validate_extension
+from peer.log._witness import validate_checkpoint, validate_settings
 
 BodyValidator = Callable[[Body], None]
 
@@ -44,6 +45,8 @@ _VALIDATORS: dict[str, BodyValidator] = {
     "roster": validate_roster,
     "join": validate_join,
     "share": validate_share,
+    "checkpoint": validate_checkpoint,
+    "settings": validate_settings,
     "extension": validate_extension,
 }
 

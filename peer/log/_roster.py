@@ -18,6 +18,8 @@ TOKEN_SIZE = 16
 #: The hash of an admission token, named in the admit it led to (so it is used only once).
 TOKEN_HASH_SIZE = 16
 ROSTER_ACTIONS = ("admit", "remove")
+#: Why a removal happened, in a few words the removed peer is shown (issue 18).
+MAX_REASON = 200
 
 
 def validate_roster(body: Body) -> None:
@@ -31,11 +33,30 @@ def validate_roster(body: Body) -> None:
         if invite is not None and (not isinstance(invite, bytes) or len(invite) != TOKEN_HASH_SIZE):
             raise ValidationError(f"roster invite is not a {TOKEN_HASH_SIZE}-byte token hash")
     elif action == "remove":
-        check_keys("roster", body, {"action", "peer"}, {"after"})
+        check_keys("roster", body, {"action", "peer"}, {"after", "until", "reason"})
+        _check_until(body.get("until"))
+        if "reason" in body:
+            check_text("roster", body, "reason", max_len=MAX_REASON, one_line=True)
     else:
         raise ValidationError(f"roster action {action!r} is not one of {', '.join(ROSTER_ACTIONS)}")
     check_id("roster", body, "peer")
     check_id("roster", body, "after", optional=True)
+
+
+def _check_until(until: object) -> None:
+    """A removal's pin (DESIGN §10): ``{"seq": n, "id": head}`` of the removed author's log as
+    the remover held it (``{"seq": 0}`` where it held none). Removals signed before pins
+    existed carry no ``until``."""
+    if until is None:
+        return
+    if not isinstance(until, dict):
+        raise ValidationError("roster until is not a map")
+    seq = until.get("seq")
+    if type(seq) is not int or not 0 <= seq <= 2**53:
+        raise ValidationError("roster until seq is not a whole number")
+    check_keys("roster until", until, {"seq", "id"} if seq else {"seq"}, set())
+    if seq:
+        check_id("roster until", until, "id")
 
 
 def validate_join(body: Body) -> None:

@@ -30,12 +30,16 @@ from storage.projections._roster import STAFF_ROLES as STAFF_ROLES
 from storage.projections._roster import Roster as Roster
 from storage.projections._roster import RosterEntry as RosterEntry
 from storage.projections._roster import load_roster as load_roster
-from storage.projections._roster import project_join, project_roster
+from storage.projections._pins import PinFilter as PinFilter
+from storage.projections._pins import pins_now as pins_now
+from storage.projections._pins import project_roster_pinned
+from storage.projections._roster import project_join
 from storage.projections._roster import token_hash as token_hash
 from storage.projections._sealed import known_key as known_key
 from storage.projections._sealed import project_share
 from storage.projections._sealed import seal_outgoing as seal_outgoing
 from storage.projections._term import project_extension
+from storage.projections._witness import project_checkpoint, project_settings
 from storage.schema import PROJECTION_TABLES
 
 __all__ = ["ProjectionBatch", "clear_all", "count_attempts", "project"]
@@ -50,12 +54,15 @@ _PROJECTORS: dict[str, Projector] = {
     "problem": project_problem,
     "submission": project_submission,
     "feedback": project_feedback,
-    "roster": project_roster,
+    # A removal pins the removed author's log (issue 18): see ``_pins``.
+    "roster": lambda conn, event: project_roster_pinned(conn, event, project),
     "join": project_join,
     "share": project_share,
     "edit": project_revision,
     "delete": project_revision,
     "extension": project_extension,
+    "checkpoint": project_checkpoint,
+    "settings": project_settings,
 }
 #: Kinds whose projection is one row of an INSERT per event, with no checks: received runs of
 #: them are inserted with one executemany (the bulk of a catch-up is chat).

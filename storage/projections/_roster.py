@@ -53,6 +53,10 @@ class RosterEntry:
     #: The roster event that gave this entry (None for the implicit founder and pending).
     event: bytes | None = None
     admitted: int = 0  # ts of the admit that gave ``role``
+    #: A removal's pin (issue 18): the removed author's events past this seq are ignored
+    #: (None for removals signed before pins, which ``ignores`` judges by ``since``).
+    until: int | None = None
+    reason: str | None = None  # why, in the remover's words (shown to the removed peer)
 
 
 @attrs.frozen
@@ -63,6 +67,8 @@ class Roster:
     entries: dict[bytes, RosterEntry]
     rostered: bool
     founder: bytes = b""  # the class key: always an instructor
+    #: Every token hash any admit by an instructor ever named: removal never frees one.
+    used: frozenset[bytes] = frozenset()
 
     def role(self, peer_id: bytes) -> str | None:
         """The role of a member now (None for anyone else); the founder is an instructor."""
@@ -104,13 +110,27 @@ class Roster:
             return self.state(peer_id) != "removed"
         return self.state(peer_id) == "member"
 
-    def ignores(self, peer_id: bytes, ts: int) -> bool:
-        """Whether an event of ``peer_id`` stamped ``ts`` came after its removal."""
+    def ignores(self, peer_id: bytes, ts: int, seq: int | None = None) -> bool:
+        """Whether an event of ``peer_id`` (stamped ``ts``, at ``seq``) came after its
+        removal: past the removal's pin, or (an old removal, without a pin) stamped later."""
         entry = self.entries.get(peer_id)
-        return entry is not None and entry.state == "removed" and ts > entry.since
+        if entry is None or entry.state != "removed":
+            return False
+        if entry.until is not None and seq is not None:
+            return seq > entry.until
+        return ts > entry.since
+
+    def pins(self) -> dict[bytes, int]:
+        """Removed author -> the last seq of theirs that counts (removals with a pin only)."""
+        return {
+            e.peer_id: e.until
+            for e in self.entries.values()
+            if e.state == "removed" and e.until is not None
+        }
 
     def used_invites(self) -> set[bytes]:
-        return {e.invite for e in self.entries.values() if e.invite is not None}
+        """Token hashes that never admit again: named by any admit ever signed."""
+        return set(self.used) | {e.invite for e in self.entries.values() if e.invite is not None}
 
 
 def load_roster(conn: Connection, instructor: bytes) -> Roster:
@@ -126,7 +146,13 @@ def load_roster(conn: Connection, instructor: bytes) -> Roster:
         if row.author not in entries:
             entries[row.author] = RosterEntry(row.author, row.name, "student", "pending", row.ts)
     rostered = any(row.author == instructor for row in rows)
-    return Roster(entries, rostered=rostered, founder=instructor)
+    authorities = {instructor} | {e.peer_id for e in entries.values() if e.role == "instructor"}
+    used = frozenset(
+        r.invite
+        for r in rows
+        if r.action == "admit" and r.invite is not None and r.author in authorities
+    )
+    return Roster(entries, rostered=rostered, founder=instructor, used=used)
 
 
 def _resolve(conn: Connection, rows: list[Any], founder: bytes) -> dict[bytes, RosterEntry]:
@@ -170,7 +196,11 @@ def _winners(conn: Connection, rows: list[Any], founder: bytes) -> dict[bytes, R
             name, role, admitted = last.name, last.role, _role_since(mine, last)
         state: State = "member" if win.action == "admit" else "removed"
         invite = win.invite if win.action == "admit" else None
-        entries[peer] = RosterEntry(peer, name, role, state, win.ts, invite, win.event_id, admitted)
+        entries[peer] = RosterEntry(
+            peer, name, role, state, win.ts, invite, win.event_id, admitted,
+            until=win.until_seq if state == "removed" else None,
+            reason=win.reason if state == "removed" else None,
+        )  # fmt: skip
     return entries
 
 
@@ -204,6 +234,8 @@ def project_roster(conn: Connection, event: Event) -> None:
             role=body.get("role"),
             invite=body.get("invite"),
             after=body.get("after"),
+            until_seq=(body.get("until") or {}).get("seq"),
+            reason=body.get("reason"),
         )
     )
 

@@ -35,9 +35,17 @@ from storage.queries._paging import Paging as Paging
 from storage.queries._roster import Duty as Duty
 from storage.queries._roster import RosterEntry as RosterEntry
 from storage.queries._roster import pending_duties as pending_duties
+from storage.queries._roster import removal_note as removal_note
 from storage.queries._roster import roster_entries as roster_entries
 from storage.queries._roster import token_hash as token_hash
 from storage.queries._term import FeedbackTerm as FeedbackTerm
 from storage.queries._term import ProblemTerm as ProblemTerm
 from storage.queries._term import feedback_terms as feedback_terms
 from storage.queries._term import problem_terms as problem_terms
+from storage.queries._witness import CHECKPOINT_INTERVAL as CHECKPOINT_INTERVAL
+from storage.queries._witness import Attestor as Attestor
+from storage.queries._witness import TimeRules as TimeRules
+from storage.queries._witness import checkpoint_body as checkpoint_body
+from storage.queries._witness import is_witness as is_witness
+from storage.queries._witness import load_attestor as load_attestor
+from storage.queries._witness import upcoming_dues as upcoming_dues

@@ -13,13 +13,21 @@ import attrs
 from sqlalchemy import select
 
 from peer.log import seal_key
+from storage._store_roster import OPEN_INVITE
 from storage.projections import Roster, RosterEntry, known_key, load_roster, token_hash
-from storage.schema import invites, joins, problems, shares, submissions
+from storage.schema import heads, invites, joins, meta, problems, shares, submissions
 
 if TYPE_CHECKING:
     from storage._store import Store
 
-__all__ = ["Duty", "RosterEntry", "pending_duties", "roster_entries", "token_hash"]
+__all__ = [
+    "Duty",
+    "RosterEntry",
+    "pending_duties",
+    "removal_note",
+    "roster_entries",
+    "token_hash",
+]
 
 #: At most this many duties per round, so one round stays a short transaction each.
 MAX_DUTIES = 200
@@ -56,25 +64,69 @@ def pending_duties(store: Store) -> list[Duty]:
 
 
 def _admits(conn: Any, roster: Roster) -> list[Duty]:
-    """Admit the first joiner (in log order) presenting each valid, unused token."""
+    """Admit the first joiner (in log order) presenting each valid, unused token; refuse
+    (remove, with the reason) a joiner presenting a token that can never admit again (issue
+    18) one a removed identity joined with, or, once the class invite was replaced, the old
+    class invite. A token an admit already named never admits again (removal never frees
+    it); its other joiners stay pending for the instructor to decide."""
     made = {row.token_hash: row.name for row in conn.execute(select(invites))}
     used = roster.used_invites()
+    revoked = {
+        row.token_hash
+        for row in conn.execute(select(joins.c.author, joins.c.token_hash))
+        if row.token_hash is not None and roster.state(row.author) == "removed"
+    }
+    settings = dict(conn.execute(select(meta.c.key, meta.c.value)).all())
+    open_now = settings.get(OPEN_INVITE)
+    open_hash = None if open_now is None else token_hash(bytes.fromhex(open_now))
     duties = []
-    query = select(joins).where(joins.c.token_hash.is_not(None))
-    for row in conn.execute(query.order_by(joins.c.ts, joins.c.author, joins.c.seq)):
+    decided: set[bytes] = set()
+    for row in conn.execute(select(joins).order_by(joins.c.ts, joins.c.author, joins.c.seq)):
         hashed = row.token_hash
-        if hashed not in made or hashed in used or roster.state(row.author) != "pending":
+        if row.author in decided or roster.state(row.author) != "pending":
             continue
-        used.add(hashed)
-        body = {
-            "action": "admit",
-            "peer": row.author,
-            "name": made[hashed],
-            "role": "student",
-            "invite": hashed,
-        }
-        duties.append(Duty("roster", body))
+        if hashed is not None and hashed in made:
+            if hashed in revoked:  # a removed identity's: refused, so it is told
+                decided.add(row.author)
+                duties.append(_refusal(conn, row.author, REVOKED_INVITE))
+                continue
+            if hashed in used:  # a member's: the instructor may still admit it by hand
+                continue
+            decided.add(row.author)
+            used.add(hashed)
+            body = {
+                "action": "admit",
+                "peer": row.author,
+                "name": made[hashed],
+                "role": "student",
+                "invite": hashed,
+            }
+            duties.append(Duty("roster", body))
+        elif open_hash is not None and hashed != open_hash:
+            decided.add(row.author)
+            duties.append(_refusal(conn, row.author, REVOKED_OPEN_INVITE))
     return duties
+
+
+#: Why the instructor's peer refused a joiner: what the joiner's side is shown.
+REVOKED_INVITE = "joined with an invite revoked by a removal; ask the instructor"
+REVOKED_OPEN_INVITE = "joined with a class invite the instructor has replaced; ask for the new one"
+
+
+def _refusal(conn: Any, peer: bytes, reason: str) -> Duty:
+    """A removal of a joiner, pinned at its head as this store holds it."""
+    held = conn.execute(select(heads.c.seq, heads.c.id).where(heads.c.author == peer)).first()
+    until = {"seq": 0} if held is None else {"seq": held.seq, "id": held.id}
+    return Duty("roster", {"action": "remove", "peer": peer, "until": until, "reason": reason})
+
+
+def removal_note(store: Store, peer_id: bytes) -> str | None:
+    """What a removed identity is told when it connects (None for anyone else)."""
+    roster = store.roster()
+    entry = None if roster is None else roster.entries.get(peer_id)
+    if entry is None or entry.state != "removed":
+        return None
+    return "removed from the class roster" + (f": {entry.reason}" if entry.reason else "")
 
 
 def _shares(conn: Any, roster: Roster, me: bytes, instructor: bytes) -> list[Duty]:
