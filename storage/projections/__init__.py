@@ -26,13 +26,13 @@ from storage.projections._curriculum import (
     project_problem,
     project_submission,
 )
+from storage.projections._pins import PinFilter as PinFilter
+from storage.projections._pins import pins_now as pins_now
+from storage.projections._pins import project_roster_pinned
 from storage.projections._roster import STAFF_ROLES as STAFF_ROLES
 from storage.projections._roster import Roster as Roster
 from storage.projections._roster import RosterEntry as RosterEntry
 from storage.projections._roster import load_roster as load_roster
-from storage.projections._pins import PinFilter as PinFilter
-from storage.projections._pins import pins_now as pins_now
-from storage.projections._pins import project_roster_pinned
 from storage.projections._roster import project_join
 from storage.projections._roster import token_hash as token_hash
 from storage.projections._sealed import known_key as known_key
