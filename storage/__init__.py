@@ -11,6 +11,8 @@ from storage._async import StoreWatch as StoreWatch
 from storage._dismissals import dismiss_announcement as dismiss_announcement
 from storage._errors import as_storage_error as as_storage_error
 from storage._ingest import IngestResult as IngestResult
+from storage._names import ClassNames as ClassNames
+from storage._names import Name as Name
 from storage._reader import Reader as Reader
 from storage._store import EventRef as EventRef
 from storage._store import PeerRecord as PeerRecord

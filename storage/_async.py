@@ -14,6 +14,7 @@ from peer.errors import StorageError
 from peer.log import Event
 from storage._health import StoreHealth
 from storage._ingest import IngestResult
+from storage._names import ClassNames
 from storage._store import EventRef, Store, StoredEvent
 
 T = TypeVar("T")
@@ -140,7 +141,7 @@ class AsyncStore:
         """:meth:`Store.strangers_among` off the event loop."""
         return await self._read(self.store.strangers_among, peer_ids)
 
-    async def names(self) -> dict[bytes, str]:
+    async def names(self) -> ClassNames:
         """:meth:`Store.names` off the event loop."""
         return await self._read(self.store.names)
 

@@ -11,9 +11,10 @@ import json
 from sqlalchemy import delete, insert, select
 
 from storage._ingest import now_ms
+from storage._names import ClassNames, class_names
 from storage._store_base import StoreBase
 from storage.projections import Roster, load_roster
-from storage.schema import invites, meta, profiles
+from storage.schema import invites, meta
 
 #: Meta keys of the instructor's open class invite (issue 18): the current token (hex), and
 #: the hashes of those it replaced (JSON list of hex). Local, never synced.
@@ -24,25 +25,12 @@ OPEN_REVOKED = "open_invites_revoked"
 class RosterReads(StoreBase):
     """The roster, the names it gives, and the instructor's local invite book."""
 
-    def names(self) -> dict[bytes, str]:
-        """Display names: from the roster where the class has one (a pending identity's
-        claimed name is marked so), otherwise from the latest profile of each author; so no
-        one can pass for a member by choosing a member's name."""
+    def names(self) -> ClassNames:
+        """Every name to show, from the roster (``storage._names``: the one naming rule),
+        so no one can pass for a member, or for the instructor, by choosing a name."""
+        instructor = None if self._reader is None else self._reader.instructor
         with self._read() as conn:
-            names = {
-                row.author: row.name
-                for row in conn.execute(select(profiles.c.author, profiles.c.name))
-            }
-            if self._reader is None:
-                return names
-            roster = load_roster(conn, self._reader.instructor)
-        if not roster.rostered:
-            return names
-        shown = {peer: f"{name} (not in the roster)" for peer, name in names.items()}
-        suffix = {"member": "", "pending": " (pending)", "removed": " (removed)"}
-        for entry in roster.entries.values():
-            shown[entry.peer_id] = entry.name + suffix[entry.state]
-        return shown
+            return class_names(conn, instructor)
 
     def record_invite(self, hashed_token: bytes, name: str) -> None:
         """Remember a one-student invite this (instructor's) peer made: local, never synced,

@@ -16,6 +16,7 @@ from peer.cli._output import iso_from_ts, local_time_ts, safe_line
 from peer.cli._paging import add_paging_args, paging_of
 from peer.errors import UsageError, ValidationError
 from peer.log import MAX_CHAT_TEXT, check_room, seal, unseal
+from storage import ClassNames
 from storage.queries import ChatMessage, iter_chat_log
 
 
@@ -112,10 +113,10 @@ def _json_row(m: ChatMessage, text: str) -> dict[str, Any]:
     return row
 
 
-def _text_line(m: ChatMessage, text: str, names: dict[bytes, str]) -> str:
+def _text_line(m: ChatMessage, text: str, names: ClassNames) -> str:
     when = local_time_ts(m.ts)
-    to = "" if m.recipient is None else f" -> {names.get(m.recipient, '?')} (private)"
-    who = names.get(m.author, m.author_name or "?")  # the roster's name (issue 10)
+    to = "" if m.recipient is None else f" -> {names.label(m.recipient)} (private)"
+    who = names.label(m.author)  # the roster's name (issue 18), never a profile's claim
     line = f"{when} [{m.room}] {who} ({m.author.hex()[:8]}){to}: {text}"
     return safe_line(line)
 

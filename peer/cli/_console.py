@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -19,7 +19,7 @@ import trio
 from peer.errors import PeerclassError
 from peer.identity import Membership, short_id
 from peer.log import MAX_CHAT_TEXT, Event, check_room, decode_event, hlc, is_late, unseal
-from storage import AsyncStore, Store
+from storage import AsyncStore, ClassNames, Store
 from storage.queries import (
     chat_log,
     has_submitted,
@@ -39,10 +39,10 @@ class Seen:
 
     me: Membership
     store: Store
-    names: Mapping[bytes, str]
+    names: ClassNames
 
     def name_of(self, author: bytes) -> str:
-        return f"{self.names.get(author, '?')} ({short_id(author)})"
+        return f"{self.names.label(author)} ({short_id(author)})"
 
 
 Announcer = Callable[[Event, Seen], str | None]
@@ -258,10 +258,11 @@ def parse_line(text: str, *, cooked: bool = True) -> Command:
 def _who(store: Store, me: Membership) -> list[str]:
     names = store.names()
     lines = []
-    for record in sorted(store.peer_records(), key=lambda r: (not r.connected, r.name or "")):
+    records = store.peer_records()
+    for record in sorted(records, key=lambda r: (not r.connected, names.label(r.id))):
         if record.id == me.peer_id:
             continue
-        name = names.get(record.id) or record.name or short_id(record.id)
+        name = names.label(record.id)
         when = "online" if record.connected else f"last seen {hlc.iso_from_ms(record.last_seen)}"
         lines.append(f"  {name} ({short_id(record.id)}): {when}")
     return lines or ["  nobody else yet"]

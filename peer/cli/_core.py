@@ -58,7 +58,11 @@ def resolve_peer(store: Store, text: str) -> bytes:
     names = store.names()
     known = set(names) | set(store.heads())
     wanted = text.strip().casefold()
-    matches = {a for a in known if (names.get(a) or "").casefold() == wanted}
+    # The roster name or the whole label ("Bob (pending)"): a name two identities share is
+    # ambiguous, so a pending "Ms. Kim" never silently stands in for the member.
+    matches = {
+        a for a in known if wanted in (names.of(a).name.casefold(), names.label(a).casefold())
+    }
     if len(wanted) >= 4 and all(c in "0123456789abcdef" for c in wanted):
         matches |= {a for a in known if a.hex().startswith(wanted)}
     if not matches:
@@ -176,8 +180,21 @@ def cmd_init(args: argparse.Namespace) -> int:
         what = "created class" if role == "instructor" else "joined class"
         print(f"{what} {klass.name!r} as {profile['name']} ({role}), peer id {result['peer_id']}")
         if role == "instructor":
-            print(f"invite for students: {result['invite']}")
+            print(OPEN_INVITE_NOTE)
+            print(f"open class invite: {result['invite']}")
+            print(FOR_INVITE_NOTE)
     return 0
+
+
+#: What ``init`` says of the open invite (issue 18): it is no one's in particular.
+OPEN_INVITE_NOTE = (
+    "anyone who has the open class invite can ask to join; they wait as pending, named "
+    "'NAME (pending)', until you run 'peerclass admit NAME'"
+)
+FOR_INVITE_NOTE = (
+    "recommended: give each student their own invite, which admits them under the name "
+    "you choose: peerclass invite --for NAME"
+)
 
 
 def _env_or(value: Any, env: str, parse: Any, default: Any) -> Any:
@@ -312,13 +329,15 @@ def cmd_peers(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = [
         {
             "peer_id": r.id.hex(),
-            "name": names.get(r.id, r.name),
+            "name": names.label(r.id),
+            "standing": names.of(r.id).standing,
+            "role": names.of(r.id).badge,
             "address": r.address,
             "last_seen": iso_from_ms(r.last_seen),
             "connected": running and r.connected,
             "forked": r.id in forked,
         }
-        for r in sorted(records, key=lambda r: (r.name or "", r.id))
+        for r in sorted(records, key=lambda r: (names.label(r.id), r.id))
     ]
     if args.json:
         print_json(rows)
@@ -330,7 +349,7 @@ def cmd_peers(args: argparse.Namespace) -> int:
             [
                 [
                     row["peer_id"][:8],
-                    row["name"] or "?",
+                    row["name"] + (f" [{row['role']}]" if row["role"] else ""),
                     row["address"] or "-",
                     local_time_iso(row["last_seen"]),
                     ("FORKED " if row["forked"] else "")
@@ -349,7 +368,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         heads = store.heads()
         status: dict[str, Any] = {
             "peer_id": membership.peer_id.hex(),
-            "name": names.get(membership.peer_id),
+            "name": names.label(membership.peer_id),
             "role": membership.role or ("instructor" if membership.is_instructor else "student"),
             "class_id": membership.klass.class_id.hex(),
             "class_name": membership.klass.name,
@@ -370,7 +389,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"{status['events']} events from {len(heads)} authors, {status['forks']} forks recorded")
     print("peer is running" if status["running"] else "peer is not running")
     for author in status["forked_authors"]:
-        print(f"warning: {names.get(bytes.fromhex(author), '?')} ({author[:8]}) forked their log")
+        print(f"warning: {names.label(bytes.fromhex(author))} ({author[:8]}) forked their log")
     if status["authoring_blocked"]:
         print(f"warning: writing is blocked: {status['authoring_blocked']}")
     return 0

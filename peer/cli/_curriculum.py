@@ -739,7 +739,7 @@ def _class_progress(args: argparse.Namespace, store: Store, instructor: bytes) -
                 "students": [
                     {
                         "id": who.hex(),
-                        "name": names.get(who),
+                        "name": names.label(who),
                         "problems": [progress_json(p) for p in row],
                     }
                     for who, row in zip(people, rows, strict=True)
@@ -752,7 +752,7 @@ def _class_progress(args: argparse.Namespace, store: Store, instructor: bytes) -
         print_table(
             ["STUDENT", *[f"{p.title[:20]} ({p.id.hex()[:8]})" for p in problems]],
             [
-                [_who(who, names.get(who)), *[_cell(p) for p in row]]
+                [_who(who, names.label(who)), *[_cell(p) for p in row]]
                 for who, row in zip(people, rows, strict=True)
             ],
         )

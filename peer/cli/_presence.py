@@ -29,5 +29,5 @@ async def tell_presence(node: Node, store: AsyncStore, announce: Callable[[str],
             continue
         names = await store.names()
         for peer_id, what in [(p, "joined") for p in joined] + [(p, "left") for p in left]:
-            name = safe_line(names.get(peer_id, "someone not yet known"))
+            name = safe_line(names.label(peer_id))
             announce(f"[class] {name} ({short_id(peer_id)}) {what}")

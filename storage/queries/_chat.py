@@ -8,7 +8,7 @@ A message shows its latest revision (issue 19): the text of its author's newest 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 import attrs
@@ -16,6 +16,7 @@ from sqlalchemy import Select, and_, exists, or_, select, tuple_
 
 from peer.errors import UsageError
 from peer.log import hlc, unpack
+from storage._names import ClassNames
 from storage._store import Store
 from storage.queries._announcers import announcers
 from storage.schema import chat_revisions, events, messages
@@ -47,6 +48,9 @@ class ChatMessage:
     deleted: bool = False
     #: An announcement by an instructor on the roster (pinned until dismissed).
     announcement: bool = False
+    #: The author's role badge from the roster (``instructor``, ``ta``), None for a student
+    #: and for anyone not a member (``storage.Name.badge``).
+    author_badge: str | None = None
 
     @property
     def key(self) -> tuple[int, bytes, int]:
@@ -247,14 +251,15 @@ def _fields(raw: bytes) -> list[Any]:
     return unpack(raw[:-_SIGNATURE_SIZE], what="stored event")  # type: ignore[no-any-return]
 
 
-def _to_message(row: Any, names: Mapping[bytes, str], shown: Collection[bytes]) -> ChatMessage:
+def _to_message(row: Any, names: ClassNames, shown: Collection[bytes]) -> ChatMessage:
     """A message row as its newest revision reads; ``shown``: who may announce."""
     body = _fields(row.raw)[_BODY]
     latest = body if row.edit_raw is None else _fields(row.edit_raw)[_BODY]
     return ChatMessage(
         id=row.id,
         author=row.author,
-        author_name=names.get(row.author),
+        author_name=names.label(row.author),
+        author_badge=names.of(row.author).badge,
         room=row.room,
         text="" if row.deleted else latest.get("text", ""),
         ts=row.ts,

@@ -26,11 +26,12 @@ from peer.log import (
     is_late,
 )
 from peer.log.hlc import to_ms
+from storage._names import ClassNames
 from storage.projections import STAFF_ROLES, Roster, count_attempts, load_roster
 from storage.queries._acceptance import Verdict, accepted_attempt
 from storage.queries._paging import EVERYTHING, Paging, key_of, newest, paged
 from storage.queries._term import extended_dues
-from storage.schema import feedback, problems, profiles, submissions
+from storage.schema import feedback, problems, submissions
 
 if TYPE_CHECKING:
     from storage._store import Store
@@ -150,19 +151,16 @@ _linked_problem = problems.alias("linked_problem")
 
 
 def _problem_query() -> Select[Any]:
-    return select(
-        problems,
-        profiles.c.name,
-    ).join_from(problems, profiles, profiles.c.author == problems.c.author, isouter=True)
+    return select(problems)
 
 
-def _to_problem(row: Any, roster: Roster) -> Problem:
+def _to_problem(row: Any, roster: Roster, names: ClassNames) -> Problem:
     return Problem(
         id=row.event_id,
         root=row.root,
         revision_of=row.supersedes,
         author=row.author,
-        author_name=row.name,
+        author_name=names.label(row.author),
         # Official: published by an instructor (any, DESIGN §10) at the time.
         official=roster.is_instructor(row.author, row.ts),
         title=row.title,
@@ -190,28 +188,31 @@ def list_problems(store: Store, instructor: bytes) -> list[Problem]:
         .where(is_newest)
         .order_by(_first.c.ts, _first.c.author, _first.c.seq)
     )
+    names = store.names()
     with store.read() as conn:
         roster = load_roster(conn, instructor)
-        return [_to_problem(row, roster) for row in conn.execute(query)]
+        return [_to_problem(row, roster, names) for row in conn.execute(query)]
 
 
 def get_problem(store: Store, problem_id: bytes, instructor: bytes) -> Problem | None:
     """That exact revision of a problem, if held."""
     query = _problem_query().where(problems.c.event_id == problem_id)
+    names = store.names()
     with store.read() as conn:
         row = conn.execute(query).first()
         roster = load_roster(conn, instructor)
-    return None if row is None else _to_problem(row, roster)
+    return None if row is None else _to_problem(row, roster, names)
 
 
 def newest_revision(store: Store, problem_id: bytes, instructor: bytes) -> Problem | None:
     """The newest revision of the thread ``problem_id`` belongs to, if held."""
     root = select(problems.c.root).where(problems.c.event_id == problem_id).scalar_subquery()
     query = _problem_query().where(problems.c.root == root).order_by(problems.c.seq.desc())
+    names = store.names()
     with store.read() as conn:
         row = conn.execute(query.limit(1)).first()
         roster = load_roster(conn, instructor)
-    return None if row is None else _to_problem(row, roster)
+    return None if row is None else _to_problem(row, roster, names)
 
 
 def next_attempt(store: Store, author: bytes, problem: bytes) -> int:
@@ -222,23 +223,19 @@ def next_attempt(store: Store, author: bytes, problem: bytes) -> int:
 
 def _submission_query() -> Select[Any]:
     # Only submissions whose problem is held: the rest link up when it arrives.
-    return (
-        select(submissions, _linked_problem.c.root.label("problem_root"), profiles.c.name)
-        .join_from(
-            submissions, _linked_problem, _linked_problem.c.event_id == submissions.c.problem
-        )
-        .join(profiles, profiles.c.author == submissions.c.author, isouter=True)
+    return select(submissions, _linked_problem.c.root.label("problem_root")).join_from(
+        submissions, _linked_problem, _linked_problem.c.event_id == submissions.c.problem
     )
 
 
-def _to_submission(row: Any, thread: _Thread, names: dict[bytes, str]) -> Submission:
+def _to_submission(row: Any, thread: _Thread, names: ClassNames) -> Submission:
     return Submission(
         id=row.event_id,
         problem_id=row.problem,
         problem_root=row.problem_root,
         problem_title=thread.title,
         author=row.author,
-        author_name=names.get(row.author, row.name),
+        author_name=names.label(row.author),
         attempt=row.attempt,
         ts=row.ts,
         seq=row.seq,
@@ -391,11 +388,9 @@ def list_feedback(
             submissions.c.author.label("submission_author"),
             submissions.c.problem,
             _linked_problem.c.root.label("problem_root"),
-            profiles.c.name,
         )
         .join_from(feedback, submissions, submissions.c.event_id == feedback.c.submission)
         .join(_linked_problem, _linked_problem.c.event_id == submissions.c.problem)
-        .join(profiles, profiles.c.author == feedback.c.author, isouter=True)
         .where(feedback.c.author != submissions.c.author)
     )
     if not every_version:
@@ -426,7 +421,7 @@ def list_feedback(
                 problem_id=row.problem,
                 problem_root=row.problem_root,
                 reviewer=row.author,
-                reviewer_name=names.get(row.author, row.name),
+                reviewer_name=names.label(row.author),
                 role="instructor" if roster.is_instructor(row.author, row.ts) else "peer",
                 verdict=row.verdict,
                 score=row.score,
@@ -457,16 +452,15 @@ def review_queue(store: Store, instructor: bytes) -> list[Submission]:
 def students(store: Store, instructor: bytes) -> list[bytes]:
     """Everyone but the instructors and TAs who has a profile or a submission, by name
     then id."""
+    names = store.names()
     with store.read() as conn:
-        names = {r.author: r.name for r in conn.execute(select(profiles.c.author, profiles.c.name))}
         authors = set(names) | set(conn.execute(select(submissions.c.author)).scalars())
         roster = load_roster(conn, instructor)
     if roster.rostered:  # the roster's students (removed ones keep their history)
         authors = {e.peer_id for e in roster.entries.values() if e.state != "pending"}
-        names.update({e.peer_id: e.name for e in roster.entries.values()})
     authors -= {instructor, *roster.staff()}
     authors -= {e.peer_id for e in roster.entries.values() if e.role in STAFF_ROLES}
-    return sorted(authors, key=lambda a: (names.get(a) or "", a))
+    return sorted(authors, key=lambda a: (names.label(a), a))
 
 
 def progress(store: Store, instructor: bytes, people: Iterable[bytes]) -> list[Progress]:

@@ -27,6 +27,8 @@ PROBLEM_KEYS = {
     "examples",
     "languages",
     "late_policy",
+    "hidden_detail",
+    "graded_attempts",
 }
 SUBMISSION_KEYS = {
     "id",
