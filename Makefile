@@ -32,7 +32,7 @@ lint: $(STAMP)
 # The web UI's words: extract them, merge them into each language's catalog (translate the
 # new entries of peer/i18n/locale/ko/LC_MESSAGES/web.po), compile the .mo files the wheel ships.
 i18n: $(STAMP)
-	$(BIN)/pybabel extract --no-location --sort-output -F peer/i18n/babel.cfg -k _ -k N_ \
+	$(BIN)/pybabel extract --no-location --sort-output -F peer/i18n/babel.cfg -k _ -k N_ -k FormError -k NotFound -k Forbidden \
 		-o peer/i18n/locale/web.pot peer/web
 	$(BIN)/pybabel update --no-fuzzy-matching -D web -i peer/i18n/locale/web.pot \
 		-d peer/i18n/locale

@@ -73,6 +73,11 @@ def test_an_unknown_language_speaks_english() -> None:
     assert translator("ko", "web").locale == "ko"
 
 
+def _key(value: object) -> tuple[str, ...]:
+    """A message id or string, singular or plural, as a tuple."""
+    return tuple(value) if isinstance(value, list | tuple) else (str(value or ""),)
+
+
 def _po_files() -> list[Path]:
     return sorted(LOCALE_DIR.glob("*/LC_MESSAGES/*.po"))
 
@@ -87,6 +92,23 @@ def test_every_shipped_catalog_is_compiled_from_its_source() -> None:
         mo_path = po_path.with_suffix(".mo")
         assert mo_path.exists(), f"{mo_path} missing: run make i18n"
         compiled = read_mo(io.BytesIO(mo_path.read_bytes()))
-        want = {m.id: m.string for m in source if m.id and m.string and not m.fuzzy}
-        got = {m.id: m.string for m in compiled if m.id}
+        want = {_key(m.id): _key(m.string) for m in source if m.id and any(_key(m.string))}
+        got = {_key(m.id): _key(m.string) for m in compiled if m.id}
         assert got == want, f"{mo_path} is stale: run make i18n"
+
+
+def test_every_word_of_the_web_ui_has_a_korean_translation() -> None:
+    """Each message the templates and the web code mark (the .pot) is translated in ko."""
+    with (LOCALE_DIR / "web.pot").open("rb") as f:
+        template = read_po(f)
+    with (LOCALE_DIR / "ko" / "LC_MESSAGES" / "web.po").open("rb") as f:
+        korean = read_po(f)
+    untranslated = [
+        m.id for m in template if m.id and not all(_key((korean.get(m.id) or m).string))
+    ]
+    assert untranslated == [], "translate these in ko/LC_MESSAGES/web.po, then make i18n"
+    t = translator("ko")
+    assert t.gettext("Chat") == "채팅"
+    assert t.ngettext("%(num)s unread message", "%(num)s unread messages", 3) % {"num": 3} == (
+        "읽지 않은 메시지 3개"
+    )
