@@ -65,7 +65,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _may_read(args: argparse.Namespace, me: Membership, store: Store) -> None:
     """A student's peer holds only what that student may read (issue 10): refuse plainly
     rather than export a report that looks whole and is not."""
-    if me.is_instructor:
+    if me.is_staff:  # a TA reads what the instructor reads (issue 20)
         return
     if args.whole_class:
         raise UsageError(
@@ -89,7 +89,7 @@ def _request(args: argparse.Namespace, me: Membership, store: Store, since: int 
         problem = found.root
     return Request(
         viewer_id=me.peer_id,
-        viewer_role="instructor" if me.is_instructor else "student",
+        viewer_role="instructor" if me.is_staff else "student",
         scope="class" if args.whole_class else "student",
         student_id=None if args.student is None else resolve_peer(store, args.student),
         problem_id=problem,

@@ -41,9 +41,9 @@ def add_commands(sub: Any) -> None:
 
 
 def cmd_similarity(args: argparse.Namespace, me: Membership, store: Store) -> int:
-    if not me.is_instructor:
+    if not me.is_staff:
         raise UsageError(
-            "similarity is for the instructor: classmates' solutions are sealed to them"
+            "similarity is for the instructors and TAs: classmates' solutions are sealed to them"
         )
     problem = problem_thread(store, args.problem, me.klass.instructor)
     programs = _latest_programs(store, me, problem)

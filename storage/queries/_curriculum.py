@@ -422,7 +422,8 @@ def list_feedback(
                 problem_root=row.problem_root,
                 reviewer=row.author,
                 reviewer_name=names.label(row.author),
-                role="instructor" if roster.is_instructor(row.author, row.ts) else "peer",
+                # Instructor weight: instructors and TAs at the time (issue 20).
+                role="instructor" if roster.holds(row.author, STAFF_ROLES, row.ts) else "peer",
                 verdict=row.verdict,
                 score=row.score,
                 comment=row.comment,

@@ -16,6 +16,7 @@ import attrs
 from sqlalchemy import select
 
 from storage._reader import reader_of
+from storage.projections import load_roster
 from storage.schema import extensions, feedback, problems
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ def extended_dues(conn: Any) -> dict[tuple[bytes, bytes], int]:
     query = (
         select(
             extensions.c.author,
+            extensions.c.ts,
             extensions.c.student,
             extensions.c.due,
             problems.c.root,
@@ -38,9 +40,10 @@ def extended_dues(conn: Any) -> dict[tuple[bytes, bytes], int]:
         .where(extensions.c.readable, ~extensions.c.invalid)
         .order_by(extensions.c.ts, extensions.c.author, extensions.c.seq)
     )
+    roster = load_roster(conn, reader.instructor)
     found: dict[tuple[bytes, bytes], int] = {}
     for row in conn.execute(query):
-        if row.author == reader.instructor and row.student is not None:
+        if roster.is_instructor(row.author, row.ts) and row.student is not None:
             found[row.root, row.student] = row.due
     return found
 
