@@ -124,7 +124,10 @@ def read_rubric(path: Path) -> dict[str, Any]:
         ],
     }
     for c in criteria:
-        if isinstance(c, dict) and c.keys() - {"name", "points", "description"}:
+    for n, c in enumerate(criteria, start=1):
+        if not isinstance(c, dict) or not {"name", "points"} <= c.keys():
+            raise UsageError(f"--rubric {path}: criterion {n} needs a name and points")
+        if c.keys() - {"name", "points", "description"}:
             unknown = ", ".join(sorted(c.keys() - {"name", "points", "description"}))
             raise UsageError(f"--rubric {path}: a criterion has unknown key(s) {unknown}")
     try:
@@ -164,7 +167,7 @@ def rubric_body(
     with (the latest instructor-weight one on this submission), and the combined score."""
     if not given:
         return {}
-    if not me.is_instructor:
+    if not me.is_staff:
         raise UsageError("rubric points are given by the instructor or a TA")
     ref = submission_ref(store, submission_id)
     if ref is None:
