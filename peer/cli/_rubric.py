@@ -123,7 +123,6 @@ def read_rubric(path: Path) -> dict[str, Any]:
             for c in criteria
         ],
     }
-    for c in criteria:
     for n, c in enumerate(criteria, start=1):
         if not isinstance(c, dict) or not {"name", "points"} <= c.keys():
             raise UsageError(f"--rubric {path}: criterion {n} needs a name and points")
