@@ -4,6 +4,7 @@ lines sent as chat."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
 import signal
@@ -11,17 +12,35 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
 
-from peer.errors import PeerclassError
+from peer.cli._console_chat import (
+    announce_chat,
+    announce_join,
+    announce_revision,
+    private_recipient,
+    reply_recipient,
+    waiting_lines,
+)
+from peer.cli._output import display_width, safe_line
+from peer.errors import PeerclassError, UsageError
 from peer.identity import Membership, short_id
-from peer.log import MAX_CHAT_TEXT, Event, check_room, decode_event, hlc, is_late, unseal
+from peer.log import (
+    MAX_CHAT_TEXT,
+    Event,
+    check_room,
+    decode_event,
+    hlc,
+    is_late,
+    normalize_newlines,
+    seal,
+)
 from storage import AsyncStore, ClassNames, Store
 from storage.queries import (
-    chat_log,
+    chat_rooms,
     has_submitted,
     list_feedback,
     load_attestor,
@@ -30,6 +49,9 @@ from storage.queries import (
 )
 
 log = logging.getLogger("peerclass.console")
+
+if TYPE_CHECKING:
+    from peer.cli._console_chat import Resolver
 
 
 @attrs.frozen
@@ -46,19 +68,6 @@ class Seen:
 
 
 Announcer = Callable[[Event, Seen], str | None]
-
-
-def _announce_chat(event: Event, seen: Seen) -> str | None:
-    me = seen.me
-    if event.author == me.peer_id:
-        return None
-    body = event.body
-    if "to" in body:
-        if body["to"] != me.peer_id:
-            return None  # someone else's private message: not even its existence is shown
-        text = unseal(me.signing_key, event.author, body["to"], body["sealed"])
-        return None if text is None else f"[private] {seen.name_of(event.author)}: {text}"
-    return f"[{body['room']}] {seen.name_of(event.author)}: {body['text']}"
 
 
 def _announce_problem(event: Event, seen: Seen) -> str | None:
@@ -152,7 +161,10 @@ def _announce_feedback(event: Event, seen: Seen) -> str | None:
 
 #: The kinds worth a line on the terminal, and how each is told.
 _ANNOUNCERS: dict[str, Announcer] = {
-    "chat": _announce_chat,
+    "chat": announce_chat,
+    "edit": announce_revision,
+    "delete": announce_revision,
+    "join": announce_join,
     "problem": _announce_problem,
     "submission": _announce_submission,
     "feedback": _announce_feedback,
@@ -188,8 +200,11 @@ MAX_CHAT_LINES = 10
 async def follow_events(
     store: AsyncStore, membership: Membership, announce: Callable[[str], None]
 ) -> None:
-    """Print a line for each newly stored event worth telling the user about."""
+    """Print a line for each newly stored event worth telling the user about (and, for an
+    instructor, first: who is waiting to be admitted)."""
     cursor = store.watch.max_local_id
+    for line in await store.query(waiting_lines, membership):
+        announce(line)
     while True:
         await store.watch.wait_beyond(cursor)
         batch = await store.refs_after(cursor, 1000)
@@ -214,7 +229,8 @@ async def follow_events(
 
 HELP = (
     "/help this list; /who who is online and who was seen; /rooms rooms with messages; "
-    "/room NAME switch rooms; /quit stop the peer. Any other line is sent as chat."
+    "/room NAME switch rooms; /msg NAME TEXT a private message; /reply TEXT answer the "
+    "last private message; /quit stop the peer. Any other line is sent as chat."
 )
 #: A canonical-mode terminal line holds at most this many characters: a longer paste arrives
 #: cut (the kernel drops the rest), so a line this long is refused rather than sent cut short.
@@ -239,6 +255,15 @@ def parse_line(text: str, *, cooked: bool = True) -> Command:
             return Command(word)
         if word == "room":
             return Command("room", rest.strip()) if rest.strip() else Command("error", "/room NAME")
+        if word == "msg":
+            said = rest.strip().partition(" ")[2]
+            return (
+                Command("msg", rest.strip()) if said.strip() else Command("error", "/msg NAME TEXT")
+            )
+        if word == "reply":
+            return (
+                Command("reply", rest.strip()) if rest.strip() else Command("error", "/reply TEXT")
+            )
         return Command("error", f"unknown command /{word}; /help lists the commands")
     if len(text) > MAX_CHAT_TEXT:
         return Command(
@@ -269,17 +294,30 @@ def _who(store: Store, me: Membership) -> list[str]:
 
 
 def _rooms(store: Store) -> list[str]:
-    rooms = sorted({m.room for m in chat_log(store) if m.recipient is None} | {"general"})
+    rooms = sorted({*chat_rooms(store), "general"})
     return ["  " + ", ".join(f"#{r}" for r in rooms)]
 
 
-async def read_terminal(store: AsyncStore, membership: Membership, room: str) -> None:
+@attrs.frozen
+class Typist:
+    """Who types at this console, into which store; ``resolve`` turns a typed name or id
+    prefix into a peer id (for ``/msg``)."""
+
+    store: AsyncStore
+    me: Membership
+    resolve: Resolver
+
+
+async def read_terminal(
+    store: AsyncStore, membership: Membership, room: str, *, resolve: Resolver
+) -> None:
     """Send each typed line as chat to the current room; lines starting with ``/`` are
     console commands (``/help``). On a terminal, arriving lines are printed above the line
     being typed (prompt_toolkit), which is redrawn intact below them."""
     print(f"type a message and press Enter to send it to #{room}; /help lists the commands")
+    typist = Typist(store, membership, resolve)
     if sys.stdin.isatty() and sys.stdout.isatty():
-        await _prompt_loop(store, membership, room)
+        await _prompt_loop(typist, room)
         return
     send, receive = trio.open_memory_channel[str | None](LINE_QUEUE)
     async with trio.open_nursery() as nursery:
@@ -294,7 +332,7 @@ async def read_terminal(store: AsyncStore, membership: Membership, room: str) ->
                     except trio.WouldBlock:
                         break
                 typed = [line for line in lines if line is not None]
-                room = await _handle_lines(store, membership, room, typed)
+                room = await _handle_lines(typist, room, typed)
                 if lines[-1] is None:
                     return  # end of input: keep running, stop reading
 
@@ -312,11 +350,10 @@ async def _read_lines(send: trio.MemorySendChannel[str | None]) -> None:
                 return
 
 
-async def _handle_lines(
-    store: AsyncStore, membership: Membership, room: str, lines: list[str]
-) -> str:
+async def _handle_lines(typist: Typist, room: str, lines: list[str]) -> str:
     """Handle typed lines in order; consecutive chat lines are saved in one transaction (one
     disk sync for a burst), commands between them keep their place."""
+    store, membership = typist.store, typist.me
     chat: list[tuple[str, dict[str, Any]]] = []
 
     async def flush() -> None:
@@ -336,30 +373,29 @@ async def _handle_lines(
     for text in lines:
         command = parse_line(text.strip(), cooked=True) if text.strip() else None
         if command is not None and command.name == "chat":
-            chat.append(("chat", {"room": room, "text": command.arg}))
+            chat.append(("chat", {"room": room, "text": normalize_newlines(command.arg)}))
             continue
         await flush()
-        room = await _handle(store, membership, room, text, cooked=True)
+        room = await _handle(typist, room, text, cooked=True)
     await flush()
     return room
 
 
-async def _handle(
-    store: AsyncStore, membership: Membership, room: str, text: str, *, cooked: bool
-) -> str:
+async def _handle(typist: Typist, room: str, text: str, *, cooked: bool) -> str:
     """Do what one typed line asks; the room to use from now on."""
     if not text.strip():
         return room
+    store, membership = typist.store, typist.me
     command = parse_line(text.strip(), cooked=cooked)
     try:
         if command.name == "help":
             print(HELP)
         elif command.name == "who":
-            for out in await store.query(_who, membership):
-                print(out)
+            _print_block(await store.query(_who, membership))
         elif command.name == "rooms":
-            for out in await store.query(_rooms):
-                print(out)
+            _print_block(await store.query(_rooms))
+        elif command.name in ("msg", "reply"):
+            await _send_private(typist, room, command)
         elif command.name == "room":
             room = check_room(command.arg)
             print(f"now in #{room}")
@@ -368,13 +404,39 @@ async def _handle(
         elif command.name == "error":
             print(command.arg)
         else:
-            await store.append(membership.signing_key, "chat", {"room": room, "text": command.arg})
+            body = {"room": room, "text": normalize_newlines(command.arg)}
+            await store.append(membership.signing_key, "chat", body)
     except PeerclassError as exc:
         print(f"not sent: {exc}")
     return room
 
 
-async def _prompt_loop(store: AsyncStore, membership: Membership, room: str) -> None:
+async def _send_private(typist: Typist, room: str, command: Command) -> None:
+    """``/msg NAME TEXT`` or ``/reply TEXT``: sealed to one recipient, as ``chat send --to``."""
+    store, me = typist.store, typist.me
+    if command.name == "msg":
+        recipient, text = await store.query(private_recipient, me, command.arg, typist.resolve)
+        if not text:
+            raise UsageError("/msg NAME TEXT: the text is missing")
+    else:
+        recipient, text = await store.query(reply_recipient, me), command.arg
+    if recipient == me.peer_id:
+        raise UsageError("that is you; private messages are for someone else")
+    text = normalize_newlines(text)
+    body = {"room": room, "to": recipient, "sealed": seal(me.signing_key, recipient, text)}
+    await store.append(me.signing_key, "chat", body)
+    names = await store.names()
+    print(safe_line(f"(sent privately to {names.get(recipient) or short_id(recipient)})"))
+
+
+def _print_block(lines: list[str]) -> None:
+    """A command's answer, each line on a line of its own below the prompt line: one write,
+    so nothing printed meanwhile lands between its lines (or on the prompt's line)."""
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+
+
+async def _prompt_loop(typist: Typist, room: str) -> None:
     """Read lines with prompt_toolkit in a worker thread (it runs its own asyncio loop there)
     while this thread's prints go through ``patch_stdout``, above the prompt line."""
     from prompt_toolkit import PromptSession
@@ -401,7 +463,7 @@ async def _prompt_loop(store: AsyncStore, membership: Membership, room: str) -> 
                 line = await trio.to_thread.run_sync(ask, f"#{room}> ", abandon_on_cancel=True)
                 if line is None:
                     return
-                room = await _handle(store, membership, room, line, cooked=False)
+                room = await _handle(typist, room, line, cooked=False)
         finally:
             # Cancelled while the prompt waits: end it, so the terminal leaves raw mode.
             _stop_prompt(session.app)
@@ -414,3 +476,32 @@ def _stop_prompt(app: Any) -> None:
     if app.is_running and loop is not None:
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(lambda: app.exit(exception=EOFError()))
+
+
+# ---- what the console prints -------------------------------------------------------------
+
+
+def console_line(line: str, stamp: str | None = None) -> str:
+    """A line to print: every control character shown inert, but the line breaks an announcer
+    put in kept (its continuation lines are indented). With ``stamp`` (the local time), it
+    leads the first line and the others are indented past it."""
+    parts = [safe_line(part) for part in line.split("\n")]
+    if stamp is None:
+        return "\n".join(parts)
+    pad = " " * (display_width(stamp) + 1)
+    return "\n".join([f"{stamp} {parts[0]}", *(pad + part for part in parts[1:])])
+
+
+def clock_stamp(now: dt.datetime | None = None) -> str:
+    """This computer's time, its zone named (``14:05:09 KST``), as ``--timestamps`` shows."""
+    moment = (now or dt.datetime.now(dt.UTC)).astimezone()
+    return moment.strftime("%H:%M:%S %Z")
+
+
+def console_printer(*, timestamps: bool = False) -> Callable[[str], None]:
+    """How arriving news is printed: one :func:`console_line` at a time, flushed."""
+
+    def announce(line: str) -> None:
+        print(console_line(line, clock_stamp() if timestamps else None), flush=True)
+
+    return announce

@@ -15,9 +15,9 @@ import attrs
 import trio
 
 from peer.cli._args import ENV_DISCOVERY_ADDR, ENV_DISCOVERY_PORT, host_port, ipv4, tcp_port
-from peer.cli._console import follow_events, read_terminal
+from peer.cli._console import console_printer, follow_events, read_terminal
 from peer.cli._membership import founding_body, join_body, keep_membership
-from peer.cli._output import iso_from_ms, local_time_iso, print_json, print_table, safe_line
+from peer.cli._output import iso_from_ms, local_time_iso, print_json, print_table
 from peer.cli._presence import tell_presence
 from peer.errors import StorageError, UsageError, ValidationError
 from peer.identity import (
@@ -102,6 +102,11 @@ def add_commands(sub: Any) -> None:
         help="a peer to connect to directly (repeatable)",
     )
     run.add_argument("--room", default="general", help="room for lines typed in the terminal")
+    run.add_argument(
+        "--timestamps",
+        action="store_true",
+        help="start each line the console prints with the local time (its zone named)",
+    )
     run.add_argument("--no-ui", action="store_true", help="do not serve the local web UI")
     run.add_argument(
         "--ui-port", type=tcp_port, default=0, help="port of the web UI (0: any free port)"
@@ -252,8 +257,7 @@ def _run(args: argparse.Namespace, membership: Membership) -> int:
             file=sys.stderr,
         )
 
-    def announce(line: str) -> None:
-        print(safe_line(line), flush=True)
+    announce = console_printer(timestamps=args.timestamps)
 
     store = Store.open(args.data_dir)
     membership = with_role(membership, store)  # a co-instructor runs as the instructor
@@ -266,7 +270,11 @@ def _run(args: argparse.Namespace, membership: Membership) -> int:
             functools.partial(keep_membership, async_store, membership),
         ]
         if sys.stdin.isatty():
-            ui.append(functools.partial(read_terminal, async_store, membership, room))
+            ui.append(
+                functools.partial(
+                    read_terminal, async_store, membership, room, resolve=resolve_peer
+                )
+            )
         ui.extend(getattr(args, "log_tasks", ()))  # log summaries said on time
         ui.append(functools.partial(tell_presence, node, async_store, announce))
         if not args.no_ui:

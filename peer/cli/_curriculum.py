@@ -44,6 +44,7 @@ from peer.log import (
     check_tag,
     hlc,
     is_late,
+    normalize_newlines,
 )
 from storage import Store
 from storage.queries import (
@@ -242,7 +243,8 @@ def with_peer(handler: Handler) -> Callable[[argparse.Namespace], int]:
 
 
 def _read_text(path: Path, what: str, *, max_bytes: int | None = None) -> str:
-    """A UTF-8 text file with its line endings made ``\\n``, or a one-line UsageError."""
+    """A UTF-8 text file with its line endings made ``\\n`` (``\\r\\n`` and a lone ``\\r``
+    too: :func:`peer.log.normalize_newlines`), or a one-line UsageError."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -253,7 +255,7 @@ def _read_text(path: Path, what: str, *, max_bytes: int | None = None) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"{what} {path} is not UTF-8 text") from None
-    return text.replace("\r\n", "\n")
+    return normalize_newlines(text)
 
 
 def _parse_due(text: str, allow_past: bool) -> int:
@@ -566,7 +568,7 @@ def cmd_feedback_give(args: argparse.Namespace, me: Membership, store: Store) ->
     body: dict[str, Any] = {
         "submission": submission_id,
         "verdict": args.verdict,
-        "comment": args.comment,
+        "comment": normalize_newlines(args.comment),
     }
     if args.score is not None:
         body["score"] = args.score

@@ -12,6 +12,8 @@ from storage.queries._chat_revisions import Revision as Revision
 from storage.queries._chat_revisions import message_revisions as message_revisions
 from storage.queries._chat_revisions import pinned_announcements as pinned_announcements
 from storage.queries._chat_search import search_chat as search_chat
+from storage.queries._conversations import chat_rooms as chat_rooms
+from storage.queries._conversations import last_private_sender as last_private_sender
 from storage.queries._curriculum import Check as Check
 from storage.queries._curriculum import Feedback as Feedback
 from storage.queries._curriculum import Problem as Problem

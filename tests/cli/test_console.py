@@ -3,27 +3,12 @@ says so; a line as long as the terminal allows (so probably cut) is refused, not
 
 from __future__ import annotations
 
-import fcntl
-import os
-import pty
-import re
-import struct
-import subprocess
-import termios
-import threading
 from pathlib import Path
-
-import attrs
 
 from peer.cli._console import TERMINAL_LINE_LIMIT, Command, parse_line
 from peer.log import MAX_CHAT_TEXT
-from peer.testing import (
-    LOOPBACK_BROADCAST,
-    PeerProcess,
-    free_udp_port,
-    peerclass_command,
-    wait_until,
-)
+from peer.testing import PeerProcess, free_udp_port, wait_until
+from tests.cli.pty_terminal import open_terminal
 from tests.helpers import make_class, pc_ok
 
 
@@ -61,74 +46,12 @@ def test_a_line_cut_by_the_terminal_is_refused_with_a_reason() -> None:
 
 # ---- a real terminal: the student's peer runs on a pty ---------------------------------------
 
-ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]|\r")
-
-
-@attrs.define(eq=False)
-class Terminal:
-    """A process on a pseudo-terminal, and everything it has drawn (escape codes removed)."""
-
-    process: subprocess.Popen[bytes]
-    master: int
-    raw: bytearray = attrs.field(factory=bytearray)
-
-    def _read(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.master, 4096)
-            except OSError:
-                return
-            if not chunk:
-                return
-            self.raw.extend(chunk)
-
-    @property
-    def screen(self) -> str:
-        return ANSI.sub("", self.raw.decode("utf-8", "replace"))
-
-    def type(self, text: str) -> None:
-        os.write(self.master, text.encode())
-
-    def wait_for(self, text: str, after: int = 0) -> int:
-        try:
-            wait_until(lambda: text in self.screen[after:], 30, f"{text!r} on the terminal")
-        except TimeoutError as exc:
-            raise TimeoutError(f"{exc}; the screen ends with {self.screen[-600:]!r}") from None
-        return self.screen.index(text, after) + len(text)
-
-
-def _open_terminal(data_dir: Path, discovery_port: int) -> Terminal:
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    env = {
-        **os.environ,
-        "TERM": "xterm",
-        "PROMPT_TOOLKIT_NO_CPR": "1",  # a pty that answers no cursor-position requests
-        "PEERCLASS_DISCOVERY_ADDR": LOOPBACK_BROADCAST,
-    }
-    process = subprocess.Popen(
-        [
-            *peerclass_command(data_dir, "run", "--bind", "127.0.0.1", "--no-ui"),
-            "--discovery-port",
-            str(discovery_port),
-        ],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-    )
-    os.close(slave)
-    terminal = Terminal(process, master)
-    threading.Thread(target=terminal._read, daemon=True).start()
-    return terminal
-
 
 def test_on_a_terminal_arrivals_print_above_the_line_being_typed(tmp_path: Path) -> None:
     klass = make_class(tmp_path, students=1, names=["Teacher", "민준"])
     port = free_udp_port()
     teacher = PeerProcess(klass.instructor, port).start()
-    terminal = _open_terminal(klass.students[0], port)
+    terminal = open_terminal(klass.students[0], port)
     try:
         at = terminal.wait_for("#general>")
         terminal.type("/shrug\r")
@@ -150,8 +73,5 @@ def test_on_a_terminal_arrivals_print_above_the_line_being_typed(tmp_path: Path)
         terminal.type("/quit\r")
         assert terminal.process.wait(20) == 0
     finally:
-        if terminal.process.poll() is None:
-            terminal.process.kill()
-            terminal.process.wait(10)
-        os.close(terminal.master)
+        terminal.close()
         teacher.stop()
