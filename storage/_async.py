@@ -15,6 +15,7 @@ from peer.log import Event
 from storage._health import StoreHealth
 from storage._ingest import IngestResult
 from storage._names import ClassNames
+from storage._notify import credentials_check, prepare_notify_dir, reachable, sender_is_me
 from storage._store import EventRef, Store, StoredEvent
 
 T = TypeVar("T")
@@ -80,30 +81,46 @@ class AsyncStore:
         """Pick up events stored by anyone (this process or another) since we last looked."""
         self.watch.advance(await self._read(self.store.max_local_id))
 
-    async def watch_other_writers(self) -> None:
+    async def watch_other_writers(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
         """Notice events other processes append (the CLI): they send a wake-up datagram to
-        the store's notify address; a slow poll covers a lost one. Runs until cancelled."""
+        the store's notify address; a slow poll covers a lost one. Runs until cancelled;
+        started (``nursery.start``) once it listens and has looked for the first time."""
         address = self.store.notify_address
-        if address is None or not hasattr(trio.socket, "AF_UNIX"):
-            await self._poll(POLL_INTERVAL)
+        if (
+            not isinstance(address, str)
+            or not hasattr(trio.socket, "AF_UNIX")
+            or not await trio.to_thread.run_sync(prepare_notify_dir, address)
+        ):
+            await self._poll(POLL_INTERVAL, task_status)
             return
         with trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_DGRAM) as sock:
             try:
-                if isinstance(address, str):
-                    await trio.Path(address).unlink(missing_ok=True)
-                await sock.bind(address)
-            except OSError:  # another process listens here already: fall back to polling
-                await self._poll(POLL_INTERVAL)
+                ancillary = credentials_check(sock)  # type: ignore[arg-type]
+                await trio.Path(address).unlink(missing_ok=True)
+                with reachable(address) as where:
+                    await sock.bind(where)
+            except OSError:  # cannot listen here: fall back to polling
+                await self._poll(POLL_INTERVAL, task_status)
                 return
-            while True:
-                await self.refresh()
-                with trio.move_on_after(FALLBACK_POLL_INTERVAL):
-                    await sock.recv(64)
-
-    async def _poll(self, interval: float) -> None:
-        while True:
             await self.refresh()
+            task_status.started()
+            while True:
+                with trio.move_on_after(FALLBACK_POLL_INTERVAL):
+                    # Only this user's datagrams wake us; anyone else's are read and dropped.
+                    while True:
+                        _data, extra, _flags, _addr = await sock.recvmsg(64, ancillary)
+                        if sender_is_me(extra):
+                            break
+                await self.refresh()
+
+    async def _poll(self, interval: float, task_status: trio.TaskStatus[None]) -> None:
+        await self.refresh()
+        task_status.started()
+        while True:
             await trio.sleep(interval)
+            await self.refresh()
 
     async def ingest(self, raws: Sequence[bytes]) -> IngestResult:
         result = await self._run_write(self.store.ingest, raws)

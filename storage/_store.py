@@ -23,6 +23,7 @@ from sqlalchemy import Connection, create_engine, event, select
 import migrations
 from storage._errors import storage_errors
 from storage._notify import notify_address
+from storage._private import make_private_file, tighten_data_dir
 from storage._reader import Reader, attach_reader, reader_from_files
 from storage._store_peers import PeerBook, PeerRecord
 from storage._store_reads import CursorReads, EventRef, StoredEvent
@@ -60,6 +61,11 @@ class Store(CursorReads, Writes, PeerBook):
         """
         with storage_errors(data_dir):
             data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not (data_dir / DB_FILE).exists():
+                # 0600 from the start, whatever the directory's mode: SQLite then gives its
+                # -wal and -shm files this mode too.
+                make_private_file(data_dir / DB_FILE)
+        tighten_data_dir(data_dir)  # and whatever else is here (issue 18)
         engine = create_engine(
             _database_url(data_dir),
             connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},

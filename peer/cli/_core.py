@@ -223,7 +223,8 @@ def _only_peer_running(data_dir: Path) -> Iterator[None]:
     except ImportError:  # not on this platform: no lock, the pid in the store still shows
         yield
         return
-    with (data_dir / "run.lock").open("a") as lock:
+    fd = os.open(data_dir / "run.lock", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a") as lock:  # 0600, as everything in a data dir (issue 18)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

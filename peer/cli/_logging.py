@@ -17,6 +17,7 @@ import tempfile
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 import trio
@@ -67,6 +68,16 @@ class _LogFile(logging.handlers.RotatingFileHandler):
 
     failing = False
     _failed_now = False
+
+    def _open(self) -> Any:
+        """Open the file (a new one after each rollover) private to its owner, as everything
+        in a data dir is (0600), whatever the umask or the directory's mode."""
+        with contextlib.suppress(OSError):
+            os.close(os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        stream = super()._open()
+        with contextlib.suppress(OSError):
+            os.fchmod(stream.fileno(), 0o600)
+        return stream
 
     def emit(self, record: logging.LogRecord) -> None:
         self._failed_now = False

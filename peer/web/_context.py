@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -118,7 +119,9 @@ class ReadMarks:
         self.marks[key] = ts
         if self.path is not None:
             tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.marks), encoding="utf-8")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # data dir: 0600
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(json.dumps(self.marks))
             tmp.replace(self.path)
         return True
 

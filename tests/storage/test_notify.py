@@ -24,8 +24,7 @@ async def test_an_append_by_another_store_wakes_the_watch_without_polling(
         watched = AsyncStore(peer_store)
         with trio.fail_after(10):
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(watched.watch_other_writers)
-                await trio.testing.wait_all_tasks_blocked()
+                await nursery.start(watched.watch_other_writers)  # listening now
                 start = watched.watch.max_local_id
                 await trio.to_thread.run_sync(
                     lambda: other_process.append(key, "chat", {"room": "general", "text": "hi"})
