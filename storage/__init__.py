@@ -19,3 +19,5 @@ from storage._store import PeerRecord as PeerRecord
 from storage._store import Store as Store
 from storage._store import StoredEvent as StoredEvent
 from storage._store import latest_revision as latest_revision
+from storage._store_integrity import Damage as Damage
+from storage._store_integrity import IntegrityReport as IntegrityReport

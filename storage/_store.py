@@ -25,6 +25,7 @@ from storage._errors import storage_errors
 from storage._notify import notify_address
 from storage._private import make_private_file, tighten_data_dir
 from storage._reader import Reader, attach_reader, reader_from_files
+from storage._store_integrity import Integrity
 from storage._store_peers import PeerBook, PeerRecord
 from storage._store_reads import CursorReads, EventRef, StoredEvent
 from storage._store_writes import Writes
@@ -43,7 +44,7 @@ def latest_revision() -> str:
     return max(p.name[:4] for p in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
 
 
-class Store(CursorReads, Writes, PeerBook):
+class Store(CursorReads, Writes, PeerBook, Integrity):
     """Blocking access to one peer's database; all methods are whole units of work.
 
     One facade so callers hold one object; the concerns it joins are separate modules.

@@ -303,6 +303,8 @@ roster = Table(
     Column("invite", LargeBinary(16)),
     # The entry on ``peer`` its author held as current (issue 22: several instructors).
     Column("after", LargeBinary(32)),
+    # An admit's earlier identity of the same person (issue 22: a lost key).
+    Column("replaces", LargeBinary(32)),
     # A removal's pin (issue 18): the removed author's events past this seq are ignored.
     Column("until_seq", Integer),
     Column("reason", Text),

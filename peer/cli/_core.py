@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import nacl.signing
 import trio
 
 from peer.cli._args import ENV_DISCOVERY_ADDR, ENV_DISCOVERY_PORT, host_port, ipv4, tcp_port
@@ -19,6 +20,7 @@ from peer.cli._console import console_printer, follow_events, read_terminal
 from peer.cli._membership import founding_body, join_body, keep_membership
 from peer.cli._output import iso_from_ms, local_time_iso, print_json, print_table
 from peer.cli._presence import tell_presence
+from peer.continuity import new_phrase
 from peer.errors import StorageError, UsageError, ValidationError
 from peer.identity import (
     CLASS_FILE,
@@ -28,7 +30,6 @@ from peer.identity import (
     has_identity,
     load_membership,
     loose_permissions,
-    new_signing_key,
     parse_invite,
     save_membership,
     short_id,
@@ -79,6 +80,19 @@ def add_commands(sub: Any) -> None:
     init.add_argument("--role", choices=["instructor", "student"], default=None)
     init.add_argument("--class", dest="class_name", help="create a class with this name")
     init.add_argument("--invite", help="join the class of this invite string")
+    phrase = init.add_mutually_exclusive_group()
+    phrase.add_argument(
+        "--recovery-phrase",
+        action="store_true",
+        default=None,
+        help="print 24 words that alone restore this identity (the instructor's default)",
+    )
+    phrase.add_argument(
+        "--no-recovery-phrase",
+        dest="recovery_phrase",
+        action="store_false",
+        help="do not print the recovery phrase",
+    )
     init.add_argument("--json", action="store_true")
     init.set_defaults(handler=cmd_init)
 
@@ -134,7 +148,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise UsageError(f"{data_dir} already has an identity; nothing was changed")
     if args.invite and args.class_name:
         raise UsageError("give either --class (to create a class) or --invite (to join one)")
-    key = new_signing_key()
+    # The key is derived from a recovery phrase (issue 22), shown where asked for.
+    phrase, seed = new_phrase()
+    key = nacl.signing.SigningKey(seed)
     if args.invite:
         if args.role == "instructor":
             raise UsageError("joining with an invite makes you a student; omit --role")
@@ -179,6 +195,11 @@ def cmd_init(args: argparse.Namespace) -> int:
         "class_id": klass.class_id.hex(),
         "invite": klass.invite(),
     }
+    if args.recovery_phrase or (args.recovery_phrase is None and role == "instructor"):
+        result["recovery_phrase"] = phrase
+        if not args.json:
+            print(RECOVERY_NOTE)
+            print(f"  {phrase}")
     if args.json:
         print_json(result)
     else:
@@ -199,6 +220,13 @@ OPEN_INVITE_NOTE = (
 FOR_INVITE_NOTE = (
     "recommended: give each student their own invite, which admits them under the name "
     "you choose: peerclass invite --for NAME"
+)
+
+
+#: What ``init`` says with the recovery phrase (issue 22).
+RECOVERY_NOTE = (
+    "recovery phrase: write these 24 words down and keep them safe; with the class invite they "
+    "restore this identity on a new machine (peerclass restore --phrase WORDS --invite INVITE)"
 )
 
 

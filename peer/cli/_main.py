@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from peer.cli import _chat as commands_chat
+from peer.cli import _continuity as commands_continuity
 from peer.cli import _core as commands_core
 from peer.cli import _curriculum as commands_curriculum
 from peer.cli import _grading as commands_grading
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands_report.add_commands(sub)
     commands_ui.add_commands(sub)
     commands_roster.add_commands(sub)
+    commands_continuity.add_commands(sub)
     commands_settings.add_commands(sub)
     commands_term.add_commands(sub)
     commands_similarity.add_commands(sub)

@@ -8,6 +8,7 @@ import secrets
 import sys
 from typing import Any
 
+from peer.cli._continuity import replace_identity
 from peer.cli._core import open_peer
 from peer.cli._output import print_json, print_table, safe_line
 from peer.errors import UsageError, ValidationError
@@ -46,6 +47,12 @@ def add_commands(sub: Any) -> None:
         choices=["student", "ta", "instructor"],
         default=None,
         help="student (default), ta, or instructor (a co-instructor with the same authority)",
+    )
+    admit.add_argument(
+        "--replaces",
+        metavar="OLD",
+        help="a student's new identity in place of OLD (a lost key): OLD is removed, and "
+        "reports count both histories as one student's",
     )
     admit.set_defaults(handler=cmd_admit)
 
@@ -127,6 +134,8 @@ def _following(entry: RosterEntry) -> dict[str, Any]:
 
 
 def cmd_admit(args: argparse.Namespace) -> int:
+    if args.replaces is not None:
+        return replace_identity(args)
     membership, store = open_peer(args.data_dir)
     try:
         _instructor_only(membership, "admit")

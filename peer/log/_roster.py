@@ -25,7 +25,9 @@ MAX_REASON = 200
 def validate_roster(body: Body) -> None:
     action = body.get("action")
     if action == "admit":
-        check_keys("roster", body, {"action", "peer", "name", "role"}, {"invite", "after"})
+        check_keys(
+            "roster", body, {"action", "peer", "name", "role"}, {"invite", "after", "replaces"}
+        )
         check_text("roster", body, "name", max_len=MAX_NAME, one_line=True)
         if body["role"] not in ROLES:
             raise ValidationError(f"roster role {body['role']!r} is not one of {', '.join(ROLES)}")
@@ -41,6 +43,7 @@ def validate_roster(body: Body) -> None:
         raise ValidationError(f"roster action {action!r} is not one of {', '.join(ROSTER_ACTIONS)}")
     check_id("roster", body, "peer")
     check_id("roster", body, "after", optional=True)
+    check_id("roster", body, "replaces", optional=True)  # issue 22: a lost key's successor
 
 
 def _check_until(until: object) -> None:

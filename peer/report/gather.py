@@ -13,6 +13,7 @@ from storage.queries import (
     list_feedback,
     list_problems,
     list_submissions,
+    persons,
     problem_terms,
     students,
 )
@@ -21,6 +22,7 @@ from storage.queries import (
 def gather(store: Store, instructor: bytes) -> Snapshot:
     """Everything a report can show; ``summary.build_report`` chooses and orders it."""
     terms = problem_terms(store)
+    who = persons(store, instructor)
     problems = tuple(
         Problem(
             p.root,
@@ -35,7 +37,7 @@ def gather(store: Store, instructor: bytes) -> Snapshot:
     held = tuple(
         Submission(
             id=s.id,
-            student_id=s.author,
+            student_id=who.of(s.author),  # one person, however many keys (issue 22)
             problem_id=s.problem_root,
             attempt=s.attempt,
             ts=s.ts,

@@ -234,6 +234,7 @@ def project_roster(conn: Connection, event: Event) -> None:
             role=body.get("role"),
             invite=body.get("invite"),
             after=body.get("after"),
+            replaces=body.get("replaces"),
             until_seq=(body.get("until") or {}).get("seq"),
             reason=body.get("reason"),
         )

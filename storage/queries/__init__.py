@@ -34,6 +34,9 @@ from storage.queries._curriculum import review_queue as review_queue
 from storage.queries._curriculum import students as students
 from storage.queries._curriculum import submission_ref as submission_ref
 from storage.queries._paging import Paging as Paging
+from storage.queries._persons import Persons as Persons
+from storage.queries._persons import persons as persons
+from storage.queries._persons import reseal_items as reseal_items
 from storage.queries._roster import Duty as Duty
 from storage.queries._roster import RosterEntry as RosterEntry
 from storage.queries._roster import pending_duties as pending_duties

@@ -30,6 +30,7 @@ from storage._names import ClassNames
 from storage.projections import STAFF_ROLES, Roster, count_attempts, load_roster
 from storage.queries._acceptance import Verdict, accepted_attempt
 from storage.queries._paging import EVERYTHING, Paging, key_of, newest, paged
+from storage.queries._persons import Persons, load_persons, persons
 from storage.queries._term import extended_dues
 from storage.schema import feedback, problems, submissions
 
@@ -457,10 +458,12 @@ def students(store: Store, instructor: bytes) -> list[bytes]:
     with store.read() as conn:
         authors = set(names) | set(conn.execute(select(submissions.c.author)).scalars())
         roster = load_roster(conn, instructor)
+        who = load_persons(conn, roster)
     if roster.rostered:  # the roster's students (removed ones keep their history)
         authors = {e.peer_id for e in roster.entries.values() if e.state != "pending"}
     authors -= {instructor, *roster.staff()}
     authors -= {e.peer_id for e in roster.entries.values() if e.role in STAFF_ROLES}
+    authors = {who.of(a) for a in authors}  # one person, however many keys (issue 22)
     return sorted(authors, key=lambda a: (names.label(a), a))
 
 
@@ -472,8 +475,9 @@ def progress(store: Store, instructor: bytes, people: Iterable[bytes]) -> list[P
     problem_list = list_problems(store, instructor)
     every_submission = list_submissions(store)
     every_feedback = list_feedback(store, instructor)
+    who = persons(store, instructor)  # a replaced key's history is its person's (issue 22)
     return [
-        _progress_of(person, problem, every_submission, every_feedback)
+        _progress_of(person, problem, every_submission, every_feedback, who)
         for person in people
         for problem in problem_list
     ]
@@ -484,8 +488,11 @@ def _progress_of(
     problem: Problem,
     every_submission: Sequence[Submission],
     every_feedback: Sequence[Feedback],
+    who: Persons,
 ) -> Progress:
-    mine = [s for s in every_submission if s.author == person and s.problem_root == problem.root]
+    mine = [
+        s for s in every_submission if who.of(s.author) == person and s.problem_root == problem.root
+    ]
     ids = {s.id for s in mine}
     reviews = [f for f in every_feedback if f.submission_id in ids]
     latest = max(mine, key=lambda s: (s.ts, s.seq), default=None)
