@@ -13,6 +13,7 @@ from __future__ import annotations
 import attrs
 
 from peer.net._sync import SyncConfig
+from peer.net._wire import BATCH_EVENTS
 
 #: None: the broadcast address of every interface that is up (loopback only when asked).
 DEFAULT_DISCOVERY_ADDR: str | None = None
@@ -93,6 +94,10 @@ class NodeConfig:
     send_timeout: float = 30.0
     #: The goodbye is sent within this long, or not at all.
     bye_timeout: float = 2.0
+    #: Events per ``events`` frame and per store read when serving a range or catching up:
+    #: large enough to amortise the signature check, small enough to keep a frame under
+    #: ``MAX_FRAME`` for ordinary events (frames are split by size as well).
+    batch_events: int = BATCH_EVENTS
     #: The sync machine's own timings and caps: keep-alive (``ping_interval``), idle timeout,
     #: graft and announcement delays, the full-serve throttle.
     sync: SyncConfig = attrs.field(factory=SyncConfig)

@@ -35,7 +35,7 @@ from peer.net._sync import (
     SyncMachine,
     Wait,
 )
-from peer.net._wire import BATCH_BYTES, BATCH_EVENTS, Bye, Events, Message
+from peer.net._wire import BATCH_BYTES, Bye, Events, Message
 from storage import AsyncStore, IngestResult
 
 log = logging.getLogger("peerclass.session")
@@ -58,6 +58,8 @@ class SessionStats:
     events_sent: int = 0
     events_stored: int = 0
     duplicates: int = 0
+    #: Messages received other than a goodbye: none means the other side refused us.
+    messages_received: int = 0
 
 
 def outcome_of(result: IngestResult, *, pushed: bool) -> IngestOutcome:
@@ -181,6 +183,8 @@ class Session:
                     log.info("%s closed the connection", self.label)
                     scope.cancel()
                     return
+                if not isinstance(message, Bye):
+                    self.stats.messages_received += 1
                 for action in machine.received(message, trio.current_time()):
                     match action:
                         case Ingest():
@@ -257,7 +261,7 @@ class Session:
                     raws = await self.store.raws(list(action.local_ids))
                     await self._send_events(raws, pushed=True)
                 case ReadStored():
-                    refs = await self.store.refs_after(action.after, BATCH_EVENTS)
+                    refs = await self.store.refs_after(action.after, self.config.batch_events)
                     up_to = refs[-1].local_id if refs else self.store.watch.max_local_id
                     machine.stored(refs, up_to, trio.current_time())
                 case Close():
@@ -281,7 +285,7 @@ class Session:
         """Stream one author's range, in batches."""
         theirs = serve.after
         while theirs < serve.upto:
-            limit = min(BATCH_EVENTS, serve.upto - theirs)
+            limit = min(self.config.batch_events, serve.upto - theirs)
             raws = await self.store.events_range(serve.author, theirs, limit)
             if not raws:
                 break

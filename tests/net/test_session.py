@@ -9,9 +9,10 @@ import contextlib
 import functools
 import itertools
 import math
-from collections.abc import Callable, Iterator
+import shutil
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import pytest
@@ -25,21 +26,53 @@ from peer.net._framed import FramedStream
 from peer.net._gossip import Gossip
 from peer.net._sync import IDLE_TIMEOUT, PING_INTERVAL, SyncConfig
 from peer.net._wire import Events, Have, IHave, Message, Ping
-from storage import Store
-from storage._async import AsyncStore
+from storage import AsyncStore, Store
+from storage._store import DB_FILE
 from tests.fixtures_core import bad_signature, chain, new_key, raws, wait_for
 
-TIMEOUT = 30
+T = TypeVar("T")
+#: Frames of 50 events: several frames per author from a few hundred events.
+SMALL_BATCHES = NodeConfig(batch_events=50)
+
+#: Virtual seconds: a session stuck for good reaches it at once, a slow machine never does.
+TIMEOUT = 120
 
 
 @pytest.fixture
-def stores(tmp_path: Path) -> Iterator[Callable[[str], AsyncStore]]:
+def virtual_clock() -> trio.testing.MockClock:
+    """Every test here takes this: virtual time that jumps as soon as every task waits on a
+    timer, so keep-alives, the full-serve throttle and anti-entropy cost no real time. The
+    stores run inline (``inline``), so a store call takes no virtual time either."""
+    return trio.testing.MockClock(autojump_threshold=0)
+
+
+async def inline(fn: Callable[..., T], *args: Any, limiter: trio.CapacityLimiter) -> T:
+    """Run a store call on the Trio thread: on an autojump clock a worker thread would look
+    like every task sleeping, and the clock would jump past timers while the store works."""
+    await trio.lowlevel.checkpoint()
+    return fn(*args)
+
+
+@pytest.fixture(scope="module")
+def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated, empty store file, copied for every store a test opens (migrating each
+    anew would take most of this file's time)."""
+    data_dir = tmp_path_factory.mktemp("empty")
+    Store.open(data_dir).close()
+    return data_dir / DB_FILE
+
+
+@pytest.fixture
+def stores(tmp_path: Path, empty_store: Path) -> Iterator[Callable[[str], AsyncStore]]:
     opened: list[Store] = []
 
     def make(name: str) -> AsyncStore:
-        store = Store.open(tmp_path / name)
+        data_dir = tmp_path / name
+        data_dir.mkdir(mode=0o700)
+        shutil.copyfile(empty_store, data_dir / DB_FILE)
+        store = Store.open(data_dir)
         opened.append(store)
-        return AsyncStore(store)
+        return AsyncStore(store, run_sync=inline)
 
     yield make
     for store in opened:
@@ -149,8 +182,25 @@ async def converged(*stores: AsyncStore) -> bool:
     return all(v == vectors[0] for v in vectors[1:]) and bool(vectors[0])
 
 
+async def wait_stored(condition: Callable[[], Awaitable[bool]], *stores: AsyncStore) -> None:
+    """Wait until ``condition`` (about what ``stores`` hold) is true, looking again each time
+    one of them stores something: no polling, so virtual time passes only on real timers."""
+    while True:
+        cursors = [s.watch.max_local_id for s in stores]  # before looking: no lost wake-up
+        if await condition():
+            return
+        async with trio.open_nursery() as race:
+            for store, cursor in zip(stores, cursors, strict=True):
+                race.start_soon(_grew, store, cursor, race.cancel_scope)
+
+
+async def _grew(store: AsyncStore, cursor: int, race: trio.CancelScope) -> None:
+    await store.watch.wait_beyond(cursor)
+    race.cancel()
+
+
 async def wait_converged(*stores: AsyncStore) -> None:
-    await wait_for(lambda: converged(*stores))
+    await wait_stored(lambda: converged(*stores), *stores)
 
 
 async def anti_entropy(*sessions: session_module.Session, interval: float = 0.3) -> None:
@@ -173,25 +223,28 @@ def same_logs(*stores: AsyncStore) -> None:
 # ---- catch-up ---------------------------------------------------------------------------
 
 
-async def test_fresh_peer_catches_up_thousands_of_events(
+async def test_fresh_peer_catches_up_batch_after_batch(
     stores: Callable[[str], AsyncStore],
+    virtual_clock: trio.testing.MockClock,
 ) -> None:
     a, b = stores("a"), stores("b")
-    fill(a, authors=5, per_author=700)  # 3,500 events, more than one batch per author
+    fill(a, authors=5, per_author=120)  # 600 events, three batches per author
+    small = {"config": SMALL_BATCHES}
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
-            sa, sb = await connect(nursery, a, b)
+            sa, sb = await connect(nursery, a, b, a_options=small, b_options=small)
             await wait_converged(a, b)
             nursery.cancel_scope.cancel()
-    assert b.store.event_count() == 3500
+    assert b.store.event_count() == 600
     same_logs(a, b)
     # Each event crossed once (the stats may trail the store by the last batch: not checked).
-    assert sa.stats.events_sent == 3500
+    assert sa.stats.events_sent == 600
     assert sb.stats.duplicates == 0 and sb.stats.events_sent == 0
 
 
 async def test_both_sides_missing_different_events_converge(
     stores: Callable[[str], AsyncStore],
+    virtual_clock: trio.testing.MockClock,
 ) -> None:
     a, b = stores("a"), stores("b")
     shared = fill(a, authors=2, per_author=50)
@@ -211,7 +264,9 @@ async def test_both_sides_missing_different_events_converge(
 # ---- live push and forwarding -----------------------------------------------------------
 
 
-async def test_live_push_after_sync(stores: Callable[[str], AsyncStore]) -> None:
+async def test_live_push_after_sync(
+    stores: Callable[[str], AsyncStore], virtual_clock: trio.testing.MockClock
+) -> None:
     a, b = stores("a"), stores("b")
     key_a, key_b = new_key(), new_key()
     fill(a, authors=1, per_author=10)
@@ -221,9 +276,8 @@ async def test_live_push_after_sync(stores: Callable[[str], AsyncStore]) -> None
             await wait_converged(a, b)
             for i in range(5):
                 event = await a.append(key_a, "chat", {"room": "general", "text": f"live {i}"})
-                await wait_for(
-                    functools.partial(_holds, b, event.author, event.seq)
-                )  # each arrives on its own, pushed
+                # Each arrives on its own, pushed.
+                await wait_stored(functools.partial(_holds, b, event.author, event.seq), b)
             await b.append(key_b, "chat", {"room": "general", "text": "and back"})
             await wait_converged(a, b)
             nursery.cancel_scope.cancel()
@@ -238,6 +292,7 @@ async def _holds(store: AsyncStore, author: bytes, seq: int) -> bool:
 
 async def test_events_are_forwarded_across_a_line_of_three(
     stores: Callable[[str], AsyncStore],
+    virtual_clock: trio.testing.MockClock,
 ) -> None:
     a, b, c = stores("a"), stores("b"), stores("c")
     fill(c, authors=1, per_author=20)
@@ -262,6 +317,7 @@ async def test_events_are_forwarded_across_a_line_of_three(
 
 async def test_lost_pushes_are_repaired_by_gap_requests(
     stores: Callable[[str], AsyncStore],
+    virtual_clock: trio.testing.MockClock,
 ) -> None:
     a, b = stores("a"), stores("b")
     key = new_key()
@@ -271,7 +327,7 @@ async def test_lost_pushes_are_repaired_by_gap_requests(
         async with trio.open_nursery() as nursery:
             await connect(nursery, a, b, a_to_b=relay)
             await a.append(key, "chat", {"room": "general", "text": "1"})
-            await wait_for(lambda: _holds(b, author, 1))
+            await wait_stored(lambda: _holds(b, author, 1), b)
             relay.drop_next = 2
             for text in ("2", "3"):  # each push is lost on the way
                 before = relay.dropped
@@ -292,6 +348,7 @@ async def _dropped_more(relay: Relay, before: int) -> bool:
 
 async def test_lost_catch_up_and_pushes_are_repaired_by_anti_entropy(
     stores: Callable[[str], AsyncStore],
+    virtual_clock: trio.testing.MockClock,
 ) -> None:
     a, b = stores("a"), stores("b")
     fill(a, authors=4, per_author=300)
@@ -315,22 +372,26 @@ async def test_lost_catch_up_and_pushes_are_repaired_by_anti_entropy(
 
 async def test_duplicated_and_reordered_deliveries_converge_without_forks(
     stores: Callable[[str], AsyncStore],
+    virtual_clock: trio.testing.MockClock,
 ) -> None:
     a, b = stores("a"), stores("b")
-    fill(a, authors=3, per_author=1500)  # several frames per author
+    fill(a, authors=3, per_author=150)  # several frames per author
     fill(b, authors=1, per_author=50)
     key_a, key_b = new_key(), new_key()
     a_to_b = Relay(duplicate=True, reorder=True)
     b_to_a = Relay(duplicate=True, reorder=True)
+    small = {"config": SMALL_BATCHES}
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
-            _, sb = await connect(nursery, a, b, a_to_b=a_to_b, b_to_a=b_to_a)
+            _, sb = await connect(
+                nursery, a, b, a_to_b=a_to_b, b_to_a=b_to_a, a_options=small, b_options=small
+            )
             for i in range(20):
                 await a.append(key_a, "chat", {"room": "general", "text": f"a {i}"})
                 await b.append(key_b, "chat", {"room": "general", "text": f"b {i}"})
             await wait_converged(a, b)
             nursery.cancel_scope.cancel()
-    assert a.store.event_count() == b.store.event_count() == 4500 + 50 + 40
+    assert a.store.event_count() == b.store.event_count() == 450 + 50 + 40
     assert sb.stats.duplicates > 0 and a_to_b.events_frames > 4
     assert a.store.fork_count() == b.store.fork_count() == 0
     assert a.store.forked_authors() == b.store.forked_authors() == set()
@@ -342,6 +403,7 @@ async def test_duplicated_and_reordered_deliveries_converge_without_forks(
 
 async def test_bad_signature_from_a_peer_closes_the_session(
     stores: Callable[[str], AsyncStore],
+    virtual_clock: trio.testing.MockClock,
 ) -> None:
     a = stores("a")
     evs = chain(new_key(), 3)
@@ -359,6 +421,7 @@ async def test_bad_signature_from_a_peer_closes_the_session(
 
 async def test_bad_signature_after_valid_events_stores_only_the_valid_ones(
     stores: Callable[[str], AsyncStore],
+    virtual_clock: trio.testing.MockClock,
 ) -> None:
     a = stores("a")
     evs = chain(new_key(), 4)
@@ -377,6 +440,7 @@ async def test_bad_signature_after_valid_events_stores_only_the_valid_ones(
 
 async def test_malformed_event_bytes_close_the_session(
     stores: Callable[[str], AsyncStore],
+    virtual_clock: trio.testing.MockClock,
 ) -> None:
     a = stores("a")
     left, right = trio.testing.memory_stream_pair()
@@ -388,7 +452,9 @@ async def test_malformed_event_bytes_close_the_session(
     assert a.store.event_count() == 0
 
 
-async def test_peer_closing_ends_the_session_cleanly(stores: Callable[[str], AsyncStore]) -> None:
+async def test_peer_closing_ends_the_session_cleanly(
+    stores: Callable[[str], AsyncStore], virtual_clock: trio.testing.MockClock
+) -> None:
     a = stores("a")
     left, right = trio.testing.memory_stream_pair()
     sa = session(FramedStream(left), a, "A")
@@ -401,7 +467,9 @@ async def test_peer_closing_ends_the_session_cleanly(stores: Callable[[str], Asy
     assert a.store.event_count() == 0
 
 
-async def test_close_says_bye_with_the_reason(stores: Callable[[str], AsyncStore]) -> None:
+async def test_close_says_bye_with_the_reason(
+    stores: Callable[[str], AsyncStore], virtual_clock: trio.testing.MockClock
+) -> None:
     a = stores("a")
     left, right = trio.testing.memory_stream_pair()
     sa = session(FramedStream(left), a, "A")
@@ -420,13 +488,6 @@ async def test_close_says_bye_with_the_reason(stores: Callable[[str], AsyncStore
     assert received[-1] is not None and getattr(received[-1], "reason", None) == (
         "duplicate connection"
     )
-
-
-@pytest.fixture
-def virtual_clock() -> trio.testing.MockClock:
-    """Virtual time that jumps only once every task has waited 20 ms of real time, so that
-    the store's worker threads are waited for rather than skipped past."""
-    return trio.testing.MockClock(autojump_threshold=0.02)
 
 
 @attrs.define(eq=False)
@@ -524,6 +585,7 @@ async def test_keep_alives_keep_an_idle_connection_open(
 
 async def test_a_version_vector_larger_than_a_frame_is_sent_in_chunks(
     stores: Callable[[str], AsyncStore],
+    virtual_clock: trio.testing.MockClock,
 ) -> None:
     """A class with more authors than fit one frame still syncs: the vector is chunked."""
     a, b = stores("a"), stores("b")
@@ -551,6 +613,7 @@ async def test_a_version_vector_larger_than_a_frame_is_sent_in_chunks(
 
 async def test_equal_length_forks_are_seen_by_head_ids_and_recorded_on_both_sides(
     stores: Callable[[str], AsyncStore],
+    virtual_clock: trio.testing.MockClock,
 ) -> None:
     """Two copies of one identity each signed a different seq 3: the vectors alone show it,
     both sides fetch the other's event as evidence, and neither relays past the fork."""
@@ -577,6 +640,7 @@ async def _forks_recorded(*stores: AsyncStore) -> bool:
 
 async def test_a_forked_authors_agreed_prefix_keeps_being_relayed(
     stores: Callable[[str], AsyncStore],
+    virtual_clock: trio.testing.MockClock,
 ) -> None:
     a, c = stores("a"), stores("c")
     key = new_key()
@@ -592,8 +656,8 @@ async def test_a_forked_authors_agreed_prefix_keeps_being_relayed(
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
             await connect(nursery, a, c)
-            await wait_for(lambda: _holds(c, bytes(other.verify_key), 4))
-            await wait_for(lambda: _holds(c, author, 3))
+            await wait_stored(lambda: _holds(c, bytes(other.verify_key), 4), c)
+            await wait_stored(lambda: _holds(c, author, 3), c)
             nursery.cancel_scope.cancel()
     # Up to the fork, not past it.
     assert (await c.heads())[author] == 3
@@ -602,6 +666,7 @@ async def test_a_forked_authors_agreed_prefix_keeps_being_relayed(
 
 async def test_a_peer_holding_more_of_our_own_log_is_reported(
     stores: Callable[[str], AsyncStore],
+    virtual_clock: trio.testing.MockClock,
 ) -> None:
     ours, copy = stores("ours"), stores("copy")
     key = new_key()
@@ -628,6 +693,7 @@ async def _told(told: list[int]) -> bool:
 
 async def test_a_triangle_of_sessions_delivers_each_live_event_once(
     stores: Callable[[str], AsyncStore],
+    virtual_clock: trio.testing.MockClock,
 ) -> None:
     """Each peer's own events go straight to both others; the relays only announce them (the
     other holds them already), so no event arrives twice, where flooding sent each twice."""
@@ -648,7 +714,7 @@ async def test_a_triangle_of_sessions_delivers_each_live_event_once(
             for i in range(10):
                 for store, key in keys.items():
                     await store.append(key, "chat", {"room": "general", "text": f"{i}"})
-            await wait_for(lambda: _all_hold(a, b, c, 10))
+            await wait_stored(lambda: _all_hold(a, b, c, 10), a, b, c)
             sessions = [s for pair in pairs for s in pair]
             await wait_for(lambda: _stored(sessions, 3 * 2 * 10))  # the stats follow the store
             await trio.sleep(0.5)  # any late duplicate would arrive now (graft timeout 0.25 s)
@@ -668,6 +734,7 @@ async def _all_hold(a: AsyncStore, b: AsyncStore, c: AsyncStore, count: int) -> 
 
 async def test_a_member_naming_made_up_authors_is_disconnected_at_the_cap(
     stores: Callable[[str], AsyncStore],
+    virtual_clock: trio.testing.MockClock,
 ) -> None:
     """The attack of issue 14: frames naming ever new authors. The session closes once the
     cap is passed instead of holding them all (measured in test_sync.py)."""
