@@ -13,6 +13,7 @@ migrates it.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import urllib.parse
 from pathlib import Path
@@ -20,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import Connection, create_engine, event, select
 
-import migrations
 from storage._errors import storage_errors
 from storage._notify import notify_address
 from storage._private import make_private_file, tighten_data_dir
@@ -37,10 +37,20 @@ DB_FILE = "peerclass.db"
 BUSY_TIMEOUT_MS = 15_000
 
 
+def _migrations_dir() -> Path:
+    """Where the ``migrations`` package lies, found without importing it: the migrations
+    import ``storage.schema``, so importing them from here would be an arrow running back up
+    the layers (``tests/test_layout.py``). Works from a checkout and an installed wheel."""
+    spec = importlib.util.find_spec("migrations")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the migrations package is missing from this installation")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
 def latest_revision() -> str:
     """The newest migration's revision id: migration files are named ``NNNN_what.py`` and
     their revision id is ``NNNN`` (a test checks this agrees with Alembic's own head)."""
-    versions = Path(migrations.__file__).parent / "versions"
+    versions = _migrations_dir() / "versions"
     return max(p.name[:4] for p in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
 
 
@@ -104,7 +114,7 @@ class Store(CursorReads, Writes, PeerBook, Integrity):
         from alembic.config import Config
 
         config = Config()
-        config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+        config.set_main_option("script_location", str(_migrations_dir()))
         with self._write() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
