@@ -65,6 +65,10 @@ class NodeConfig:
     #: jitter) from ``backoff_min`` up to ``backoff_max``; a session that ran resets it.
     backoff_min: float = 0.5
     backoff_max: float = 30.0
+    #: Once an address has refused us (a wrong class, our removal from its roster, a goodbye
+    #: before any sync), its delay doubles up to this instead: at most one try a minute
+    #: after repeated refusals (``peer.net._redial``).
+    refused_backoff_max: float = 60.0
     #: The dialer looks at the discovery table at least this often (and whenever it changes).
     dial_recheck_interval: float = 0.5
     #: How often a random connected peer is asked to compare version vectors, repairing

@@ -37,6 +37,7 @@ from peer.net._config import NodeConfig
 from peer.net._framed import FramedStream
 from peer.net._gossip import Gossip
 from peer.net._handshake import handshake
+from peer.net._redial import Outcome, Redial
 from peer.net._session import Session
 from peer.net._wire import Bye
 from storage import AsyncStore
@@ -391,7 +392,7 @@ class Node:
     async def _dial_loop(self, connections: trio.Nursery) -> None:
         """Dial every known peer we are not connected to, each address with its own backoff;
         the connections run in ``connections`` (they outlive this loop on shutdown)."""
-        backoff: dict[tuple[str, int], tuple[float, float]] = {}  # addr -> (next try, delay)
+        redial = Redial.from_config(self.config)
         first_seen: dict[bytes, float] = {}
         dialing: set[tuple[str, int]] = set()
         while True:
@@ -412,13 +413,11 @@ class Node:
                     continue
                 if addr not in static and len(connected) + len(dialing) >= self.config.dial_target:
                     continue  # enough links: discovered peers reach us through the others
-                if self._connected_to(addr) or backoff.get(addr, (0.0, 0.0))[0] > now:
+                if self._connected_to(addr) or not redial.due(addr, now):
                     continue
-                delay = backoff.get(addr, (0.0, self.config.backoff_min / 2))[1]
-                delay = min(self.config.backoff_max, delay * 2) * random.uniform(0.8, 1.2)
-                backoff[addr] = (now + delay, delay)
+                redial.attempt(addr, now)
                 dialing.add(addr)
-                connections.start_soon(self._dial, addr, dialing, backoff)
+                connections.start_soon(self._dial, addr, dialing, redial)
             with trio.move_on_after(self.config.dial_recheck_interval):
                 await self.table.wait_changed()
 
@@ -429,8 +428,9 @@ class Node:
         self,
         addr: tuple[str, int],
         dialing: set[tuple[str, int]],
-        backoff: dict[tuple[str, int], tuple[float, float]],
+        redial: Redial,
     ) -> None:
+        outcome: Outcome = "unreachable"
         try:
             await self.store.health.wait_writable()  # a full disk: dial when it has room
             try:
@@ -438,9 +438,11 @@ class Node:
             except OSError as exc:
                 log.info("could not connect to %s:%d: %s", addr[0], addr[1], exc)
                 return
-            if await self._run_connection(stream, initiator=True, host=addr[0], port=addr[1]):
-                backoff.pop(addr, None)
+            outcome = await self._run_connection(
+                stream, initiator=True, host=addr[0], port=addr[1]
+            )
         finally:
+            redial.ended(addr, outcome)
             dialing.discard(addr)
 
     async def _run_connection(
@@ -451,8 +453,10 @@ class Node:
         host: str,
         port: int | None = None,
         limiter: _HandshakeSlot | None = None,
-    ) -> bool:
-        """Handshake, register, and run one connection; True if a session ran."""
+    ) -> Outcome:
+        """Handshake, register, and run one connection. ``ran`` only if the other side said
+        something besides goodbye (a peer that refuses us after the handshake says only
+        that); ``refused`` if either side refused; ``unreachable`` if our store failed."""
         try:
             shaken = await handshake(
                 stream,
@@ -464,23 +468,23 @@ class Node:
         except HandshakeError as exc:
             log.warning("refused connection with %s: %s", host, exc)
             await _close_quietly(stream)
-            return False
+            return "refused"
         except Exception:
             log.exception("refused connection with %s after an internal error", host)
             await _close_quietly(stream)
-            return False
+            return "refused"
         finally:
             if limiter is not None:
                 limiter.release()
         hello = shaken.hello
         if self._turned_away.get(hello.peer_id, -1e9) > trio.current_time():
             await _say_bye(shaken.framed, "not a member of this class that we know")
-            return False
+            return "refused"
         removal = await self.store.query(removal_note, hello.peer_id)
         if removal is not None:  # issue 10: no grace; issue 18: say why
             log.info("refused %s: %s", short_id(hello.peer_id), removal)
             await _say_bye(shaken.framed, removal)
-            return False
+            return "refused"
         address = f"{host}:{port if port is not None else hello.port}"
         label = f"peer {short_id(hello.peer_id)} at {address}"
         session = Session(
@@ -497,7 +501,7 @@ class Node:
         if refusal is not None:
             log.info("closing connection with %s: %s", label, refusal)
             await _say_bye(shaken.framed, refusal)
-            return False
+            return "refused"
         log.info("connected to %s", label)
         try:
             await self.store.record_peer(hello.peer_id, address, connected=True)
@@ -506,7 +510,7 @@ class Node:
             log.warning("closed connection with %s: %s", label, exc)
         except Exception as exc:
             if _only_storage_errors(exc):
-                return False  # the store has told it once (storage._health); dial later
+                return "unreachable"  # the store has told it once (storage._health)
             # A bug met while serving one peer must not take the whole peer down with it.
             log.exception("closed connection with %s after an internal error", label)
         finally:
@@ -516,7 +520,7 @@ class Node:
                 if hello.peer_id not in self.mesh.sessions:  # not replaced by a newer connection
                     await self.store.record_peer(hello.peer_id, address, connected=False)
             await _close_quietly(shaken.framed)
-        return True
+        return "ran" if session.stats.messages_received else "refused"
 
     async def _anti_entropy(self) -> None:
         """Every so often, compare vectors with one random peer to repair lost pushes."""
