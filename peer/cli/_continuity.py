@@ -15,6 +15,7 @@ import os
 import secrets
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -302,9 +303,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
 # ---- a lost key ---------------------------------------------------------------------------
 
 
-def replace_identity(args: argparse.Namespace) -> int:
+def replace_identity(
+    args: argparse.Namespace, pin: Callable[[Store, bytes], dict[str, Any]]
+) -> int:
     """``admit NEW --replaces OLD``: admit NEW as the person OLD was (same name and role,
-    ``replaces`` naming OLD) and remove OLD, in one durable write."""
+    ``replaces`` naming OLD) and remove OLD as ``remove`` does (``pin`` gives the removal's
+    ``until``), in one durable write."""
     membership, store = open_peer(args.data_dir)
     try:
         if not membership.is_instructor:
@@ -322,7 +326,8 @@ def replace_identity(args: argparse.Namespace) -> int:
         admit |= _following(new) | {"replaces": old.peer_id}
         items = [("roster", admit)]
         if old.state != "removed":
-            items.append(("roster", {"action": "remove", "peer": old.peer_id} | _following(old)))
+            remove = {"action": "remove", "peer": old.peer_id} | _following(old)
+            items.append(("roster", remove | {"until": pin(store, old.peer_id)}))
         try:
             store.append_many(membership.signing_key, items)
         except ValidationError as exc:

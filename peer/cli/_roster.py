@@ -135,7 +135,7 @@ def _following(entry: RosterEntry) -> dict[str, Any]:
 
 def cmd_admit(args: argparse.Namespace) -> int:
     if args.replaces is not None:
-        return replace_identity(args)
+        return replace_identity(args, removal_pin)
     membership, store = open_peer(args.data_dir)
     try:
         _instructor_only(membership, "admit")

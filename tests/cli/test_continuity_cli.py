@@ -167,6 +167,13 @@ def test_a_lost_key_is_not_a_lost_student(tmp_path: Path) -> None:
     roster = {r["peer_id"]: r for r in pc_ok(teacher, "roster", "--json").json()}
     old_id = load_membership(old).peer_id.hex()
     assert roster[old_id]["state"] == "removed"
+    store = Store.open(teacher)
+    try:  # removed as 'remove' does: its log pinned where the instructor held it
+        pinned = store.roster()
+        old_key = bytes.fromhex(old_id)
+        assert pinned is not None and pinned.entries[old_key].until == store.heads()[old_key]
+    finally:
+        store.close()
     assert (roster[new_id]["state"], roster[new_id]["name"]) == ("member", "Jisoo")
     report = json.loads(pc_ok(teacher, "report", "--class", "--format", "json").out)
     [one] = report["students"]
