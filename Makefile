@@ -29,14 +29,20 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check peer storage migrations tests bench
 	$(BIN)/mypy peer storage
 
-# The web UI's words: extract them, merge them into each language's catalog (translate the
-# new entries of peer/i18n/locale/ko/LC_MESSAGES/web.po), compile the .mo files the wheel ships.
+# The web UI's words and the console's (peer/cli/_speech.py): extract them, merge them into
+# each language's catalog (translate the new entries of peer/i18n/locale/ko/LC_MESSAGES/web.po
+# and console.po), compile the .mo files the wheel ships.
 i18n: $(STAMP)
 	$(BIN)/pybabel extract --no-location --sort-output -F peer/i18n/babel.cfg -k _ -k N_ -k FormError -k NotFound -k Forbidden \
 		-o peer/i18n/locale/web.pot peer/web
 	$(BIN)/pybabel update --no-fuzzy-matching -D web -i peer/i18n/locale/web.pot \
 		-d peer/i18n/locale
 	$(BIN)/pybabel compile --statistics -D web -d peer/i18n/locale
+	$(BIN)/pybabel extract --no-location --sort-output -F peer/i18n/babel.cfg -k _ \
+		-o peer/i18n/locale/console.pot peer/cli
+	$(BIN)/pybabel update --no-fuzzy-matching -D console -i peer/i18n/locale/console.pot \
+		-d peer/i18n/locale
+	$(BIN)/pybabel compile --statistics -D console -d peer/i18n/locale
 
 # Build a wheel, install it into a new virtualenv and run a short real class with it.
 smoke:

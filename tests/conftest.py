@@ -13,6 +13,9 @@ os.environ.pop("PEERCLASS_HOME", None)
 # Times shown to people are local: tests that read them expect UTC unless they set a zone.
 os.environ["TZ"] = "UTC"
 time.tzset()
+# The console speaks the terminal's language (issue 19): tests that read it expect English
+# unless they ask for Korean (LANGUAGE is what gettext reads first).
+os.environ["LANGUAGE"] = "en"
 
 
 @pytest.fixture(autouse=True)

@@ -26,6 +26,7 @@ from peer.cli._console_chat import (
     waiting_lines,
 )
 from peer.cli._output import display_width, safe_line
+from peer.cli._speech import _, number, when
 from peer.errors import PeerclassError, UsageError
 from peer.identity import Membership, short_id
 from peer.log import (
@@ -33,7 +34,6 @@ from peer.log import (
     Event,
     check_room,
     decode_event,
-    hlc,
     is_late,
     normalize_newlines,
     seal,
@@ -73,17 +73,25 @@ Announcer = Callable[[Event, Seen], str | None]
 def _announce_problem(event: Event, seen: Seen) -> str | None:
     if event.author == seen.me.peer_id:
         return None
-    what = "official" if event.author == seen.me.klass.instructor else "practice"
-    news = "revised" if event.body.get("supersedes") else "new"
-    return (
-        f"[curriculum] {news} {what} problem {event.body['title']!r} by "
-        f"{seen.name_of(event.author)}: peerclass problem show {short_id(event.id)}"
-    )
+    official = event.author == seen.me.klass.instructor
+    revised = bool(event.body.get("supersedes"))
+    values = {
+        "title": repr(event.body["title"]),
+        "who": seen.name_of(event.author),
+        "command": f"peerclass problem show {short_id(event.id)}",
+    }
+    if official:
+        if revised:
+            return _("[curriculum] revised official problem {title} by {who}: {command}", **values)
+        return _("[curriculum] new official problem {title} by {who}: {command}", **values)
+    if revised:
+        return _("[curriculum] revised practice problem {title} by {who}: {command}", **values)
+    return _("[curriculum] new practice problem {title} by {who}: {command}", **values)
 
 
 def _problem_title(seen: Seen, problem: bytes) -> str:
     found = newest_revision(seen.store, problem, seen.me.klass.instructor)
-    return "a problem not yet here" if found is None else repr(found.title)
+    return _("a problem not yet here") if found is None else repr(found.title)
 
 
 def _announce_submission(event: Event, seen: Seen) -> str | None:
@@ -96,26 +104,36 @@ def _announce_submission(event: Event, seen: Seen) -> str | None:
         return _new_work(event, seen)
     if not has_submitted(seen.store, me, problem):
         return None
-    return (
-        f"[curriculum] {seen.name_of(event.author)} submitted attempt {event.body['attempt']} "
-        f"at {_problem_title(seen, problem)}: {short_id(event.id)}"
+    return _(
+        "[curriculum] {who} submitted attempt {attempt} at {title}: {id}",
+        who=seen.name_of(event.author),
+        attempt=event.body["attempt"],
+        title=_problem_title(seen, problem),
+        id=short_id(event.id),
     )
 
 
 def _new_work(event: Event, seen: Seen) -> str:
     """One line the instructor reads about one new submission."""
     found = newest_revision(seen.store, event.body["problem"], seen.me.klass.instructor)
-    title = "a problem not yet here" if found is None else repr(found.title)
+    title = _("a problem not yet here") if found is None else repr(found.title)
     attest = load_attestor(seen.store)  # witnessed time decides (issue 18)
     late = found is not None and (
         is_late(event.ts, found.due, found.late_policy)
         if attest is None
         else attest.late(event.author, event.seq, event.ts, found.due, found.late_policy)
     )
-    return (
-        f"[submission] {seen.name_of(event.author)} submitted attempt {event.body['attempt']} at "
-        f"{title}{' (late)' if late else ''}: peerclass submission show {short_id(event.id)}"
-    )
+    values = {
+        "who": seen.name_of(event.author),
+        "attempt": event.body["attempt"],
+        "title": title,
+        "command": f"peerclass submission show {short_id(event.id)}",
+    }
+    if late:
+        return _(
+            "[submission] {who} submitted attempt {attempt} at {title} (late): {command}", **values
+        )
+    return _("[submission] {who} submitted attempt {attempt} at {title}: {command}", **values)
 
 
 def _batched_work(events: Sequence[Event], seen: Seen) -> str:
@@ -123,11 +141,15 @@ def _batched_work(events: Sequence[Event], seen: Seen) -> str:
     titles: Counter[str] = Counter()
     for event in events:
         found = newest_revision(seen.store, event.body["problem"], seen.me.klass.instructor)
-        titles["a problem not yet here" if found is None else repr(found.title)] += 1
-    by_problem = ", ".join(f"{count} at {title}" for title, count in sorted(titles.items()))
-    return (
-        f"[submission] {len(events)} new submissions ({by_problem}); "
-        "'peerclass queue' lists those waiting for your verdict"
+        titles[_("a problem not yet here") if found is None else repr(found.title)] += 1
+    by_problem = ", ".join(
+        _("{count} at {title}", count=count, title=title) for title, count in sorted(titles.items())
+    )
+    return _(
+        "[submission] {count} new submissions ({by_problem}); "
+        "'peerclass queue' lists those waiting for your verdict",
+        count=len(events),
+        by_problem=by_problem,
     )
 
 
@@ -137,7 +159,7 @@ def _announce_feedback(event: Event, seen: Seen) -> str | None:
     reviewed = submission_ref(seen.store, event.body["submission"])
     if event.author == me or reviewed is None or reviewed.author != me:
         return None
-    role = "instructor" if event.author == seen.me.klass.instructor else "peer"
+    role = _("instructor") if event.author == seen.me.klass.instructor else _("peer")
     # The verdict and score are sealed (issue 10): read them as the projection opened them.
     opened = next(
         (
@@ -149,14 +171,19 @@ def _announce_feedback(event: Event, seen: Seen) -> str | None:
         ),
         None,
     )
-    verdict = event.body.get("verdict") or (opened.verdict if opened else None) or "sealed"
+    verdict = event.body.get("verdict") or (opened.verdict if opened else None) or _("sealed")
     score = event.body.get("score", opened.score if opened else None)
-    return (
-        f"[curriculum] {seen.name_of(event.author)} ({role}) on your attempt "
-        f"{reviewed.attempt} at {_problem_title(seen, reviewed.problem)}: "
-        f"{verdict}{'' if score is None else f' ({score}/100)'}"
-        f"{' (revised)' if event.body.get('supersedes') else ''}"
+    said = _(
+        "[curriculum] {who} ({role}) on your attempt {attempt} at {title}: {verdict}",
+        who=seen.name_of(event.author),
+        role=role,
+        attempt=reviewed.attempt,
+        title=_problem_title(seen, reviewed.problem),
+        verdict=verdict,  # the verdict word is the protocol's (accept, revise...): as signed
     )
+    if score is not None:
+        said += f" ({score}/100)"
+    return said + (_(" (revised)") if event.body.get("supersedes") else "")
 
 
 #: The kinds worth a line on the terminal, and how each is told.
@@ -214,8 +241,11 @@ async def follow_events(
         chat = [r for r in batch if r.kind == "chat" and r.author != membership.peer_id]
         if len(chat) > MAX_CHAT_LINES:
             announce(
-                f"({len(chat)} messages arrived while catching up; 'peerclass chat log' "
-                "shows them all; the latest follow)"
+                _(
+                    "({count} messages arrived while catching up; 'peerclass chat log' "
+                    "shows them all; the latest follow)",
+                    count=len(chat),
+                )
             )
             skip = {r.local_id for r in chat[:-3]}
             batch = [r for r in batch if r.local_id not in skip]
@@ -227,11 +257,15 @@ async def follow_events(
             announce(line)
 
 
-HELP = (
-    "/help this list; /who who is online and who was seen; /rooms rooms with messages; "
-    "/room NAME switch rooms; /msg NAME TEXT a private message; /reply TEXT answer the "
-    "last private message; /quit stop the peer. Any other line is sent as chat."
-)
+def help_text() -> str:
+    """What ``/help`` prints."""
+    return _(
+        "/help this list; /who who is online and who was seen; /rooms rooms with messages; "
+        "/room NAME switch rooms; /msg NAME TEXT a private message; /reply TEXT answer the "
+        "last private message; /quit stop the peer. Any other line is sent as chat."
+    )
+
+
 #: A canonical-mode terminal line holds at most this many characters: a longer paste arrives
 #: cut (the kernel drops the rest), so a line this long is refused rather than sent cut short.
 TERMINAL_LINE_LIMIT = 4095
@@ -249,7 +283,7 @@ def parse_line(text: str, *, cooked: bool = True) -> Command:
     """A typed line as a command: lines starting with ``/`` are never sent as chat. A
     ``cooked`` terminal (no prompt_toolkit) cuts lines at its limit without telling."""
     if text.startswith("/"):
-        word, _, rest = text[1:].partition(" ")
+        word, _space, rest = text[1:].partition(" ")
         word = word.lower()
         if word in ("help", "who", "rooms", "quit"):
             return Command(word)
@@ -264,18 +298,25 @@ def parse_line(text: str, *, cooked: bool = True) -> Command:
             return (
                 Command("reply", rest.strip()) if rest.strip() else Command("error", "/reply TEXT")
             )
-        return Command("error", f"unknown command /{word}; /help lists the commands")
+        return Command("error", _("unknown command /{word}; /help lists the commands", word=word))
     if len(text) > MAX_CHAT_TEXT:
         return Command(
             "error",
-            f"not sent: the message is {len(text):,} characters; the limit is "
-            f"{MAX_CHAT_TEXT:,}. Split it, or share long text as a problem or submission",
+            _(
+                "not sent: the message is {length} characters; the limit is {limit}. "
+                "Split it, or share long text as a problem or submission",
+                length=number(len(text)),
+                limit=number(MAX_CHAT_TEXT),
+            ),
         )
     if cooked and len(text) >= TERMINAL_LINE_LIMIT:
         return Command(
             "error",
-            f"not sent: the line is {len(text):,} characters, the terminal's limit, so it was "
-            "probably cut; send long text with 'peerclass chat send' or the web UI",
+            _(
+                "not sent: the line is {length} characters, the terminal's limit, so it was "
+                "probably cut; send long text with 'peerclass chat send' or the web UI",
+                length=number(len(text)),
+            ),
         )
     return Command("chat", text)
 
@@ -288,9 +329,14 @@ def _who(store: Store, me: Membership) -> list[str]:
         if record.id == me.peer_id:
             continue
         name = names.label(record.id)
-        when = "online" if record.connected else f"last seen {hlc.iso_from_ms(record.last_seen)}"
-        lines.append(f"  {name} ({short_id(record.id)}): {when}")
-    return lines or ["  nobody else yet"]
+        if record.connected:
+            state = _("online")
+        elif record.last_seen is None:
+            state = _("not seen yet")
+        else:
+            state = _("last seen {when}", when=when(record.last_seen))
+        lines.append(f"  {name} ({short_id(record.id)}): {state}")
+    return lines or ["  " + _("nobody else yet")]
 
 
 def _rooms(store: Store) -> list[str]:
@@ -314,7 +360,12 @@ async def read_terminal(
     """Send each typed line as chat to the current room; lines starting with ``/`` are
     console commands (``/help``). On a terminal, arriving lines are printed above the line
     being typed (prompt_toolkit), which is redrawn intact below them."""
-    print(f"type a message and press Enter to send it to #{room}; /help lists the commands")
+    print(
+        _(
+            "type a message and press Enter to send it to #{room}; /help lists the commands",
+            room=room,
+        )
+    )
     typist = Typist(store, membership, resolve)
     if sys.stdin.isatty() and sys.stdout.isatty():
         await _prompt_loop(typist, room)
@@ -367,7 +418,7 @@ async def _handle_lines(typist: Typist, room: str, lines: list[str]) -> str:
             try:
                 await store.append(membership.signing_key, kind, body)
             except PeerclassError as exc:
-                print(f"not sent: {exc}")
+                print(_("not sent: {reason}", reason=exc))
         chat.clear()
 
     for text in lines:
@@ -389,7 +440,7 @@ async def _handle(typist: Typist, room: str, text: str, *, cooked: bool) -> str:
     command = parse_line(text.strip(), cooked=cooked)
     try:
         if command.name == "help":
-            print(HELP)
+            print(help_text())
         elif command.name == "who":
             _print_block(await store.query(_who, membership))
         elif command.name == "rooms":
@@ -398,7 +449,7 @@ async def _handle(typist: Typist, room: str, text: str, *, cooked: bool) -> str:
             await _send_private(typist, room, command)
         elif command.name == "room":
             room = check_room(command.arg)
-            print(f"now in #{room}")
+            print(_("now in #{room}", room=room))
         elif command.name == "quit":
             os.kill(os.getpid(), signal.SIGTERM)  # the node stops cleanly on SIGTERM
         elif command.name == "error":
@@ -407,7 +458,7 @@ async def _handle(typist: Typist, room: str, text: str, *, cooked: bool) -> str:
             body = {"room": room, "text": normalize_newlines(command.arg)}
             await store.append(membership.signing_key, "chat", body)
     except PeerclassError as exc:
-        print(f"not sent: {exc}")
+        print(_("not sent: {reason}", reason=exc))
     return room
 
 
@@ -417,16 +468,17 @@ async def _send_private(typist: Typist, room: str, command: Command) -> None:
     if command.name == "msg":
         recipient, text = await store.query(private_recipient, me, command.arg, typist.resolve)
         if not text:
-            raise UsageError("/msg NAME TEXT: the text is missing")
+            raise UsageError(_("/msg NAME TEXT: the text is missing"))
     else:
         recipient, text = await store.query(reply_recipient, me), command.arg
     if recipient == me.peer_id:
-        raise UsageError("that is you; private messages are for someone else")
+        raise UsageError(_("that is you; private messages are for someone else"))
     text = normalize_newlines(text)
     body = {"room": room, "to": recipient, "sealed": seal(me.signing_key, recipient, text)}
     await store.append(me.signing_key, "chat", body)
     names = await store.names()
-    print(safe_line(f"(sent privately to {names.get(recipient) or short_id(recipient)})"))
+    name = names.get(recipient) or short_id(recipient)
+    print(safe_line(_("(sent privately to {name})", name=name)))
 
 
 def _print_block(lines: list[str]) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from peer.cli._message_text import message_lines, short_message_id
+from peer.cli._speech import _
 from peer.errors import UsageError
 from peer.identity import Membership, short_id
 from peer.log import Event, unseal
@@ -41,9 +42,9 @@ def announce_chat(event: Event, seen: Seen) -> str | None:
         if body["to"] != me.peer_id:
             return None  # someone else's private message: not even its existence is shown
         text = unseal(me.signing_key, event.author, body["to"], body["sealed"])
-        return None if text is None else message_lines(f"[private] {who}: ", text)
+        return None if text is None else message_lines(_("[private] {who}: ", who=who), text)
     if body.get("announcement") is True and may_announce(seen.store, event.author):
-        return message_lines(f"[announcement] {who}: ", body["text"])
+        return message_lines(_("[announcement] {who}: ", who=who), body["text"])
     return message_lines(f"[{body['room']}] {who}: ", body["text"])
 
 
@@ -60,7 +61,7 @@ def announce_revision(event: Event, seen: Seen) -> str | None:
     who = seen.name_of(event.author)
     mid = short_message_id(message.id)
     if event.kind == "delete":
-        return f"{where} {who} deleted a message ({mid})"
+        return _("{where} {who} deleted a message ({id})", where=where, who=who, id=mid)
     if message.deleted or not message.edited:
         return None
     text = message.text
@@ -71,13 +72,13 @@ def announce_revision(event: Event, seen: Seen) -> str | None:
         if opened is None:
             return None
         text = opened
-    return message_lines(f"{where} {who} edited ({mid}): ", text)
+    return message_lines(_("{where} {who} edited ({id}): ", where=where, who=who, id=mid), text)
 
 
 def _where(message: ChatMessage) -> str:
     if message.recipient is not None:
-        return "[private]"
-    return "[announcement]" if message.announcement else f"[{message.room}]"
+        return _("[private]")
+    return _("[announcement]") if message.announcement else f"[{message.room}]"
 
 
 def announce_join(event: Event, seen: Seen) -> str | None:
@@ -95,7 +96,12 @@ def announce_join(event: Event, seen: Seen) -> str | None:
 
 
 def _waiting(name: str, peer_id: bytes) -> str:
-    return f"[class] {name} ({short_id(peer_id)}) is waiting: peerclass admit {shlex.quote(name)}"
+    return _(
+        "[class] {name} ({id}) is waiting: {command}",
+        name=name,
+        id=short_id(peer_id),
+        command=f"peerclass admit {shlex.quote(name)}",
+    )
 
 
 def waiting_lines(store: Store, me: Membership) -> list[str]:
@@ -141,5 +147,5 @@ def reply_recipient(store: Store, me: Membership) -> bytes:
     """Whom ``/reply`` answers: the author of the newest private message received."""
     sender = last_private_sender(store, me.peer_id)
     if sender is None:
-        raise UsageError("no private message to reply to yet; /msg NAME TEXT starts one")
+        raise UsageError(_("no private message to reply to yet; /msg NAME TEXT starts one"))
     return sender

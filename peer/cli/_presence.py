@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 import attrs
 import trio
 
+from peer.cli._speech import _
 from peer.identity import short_id
 from peer.net import Node
 from storage import AsyncStore, Store
@@ -113,8 +114,14 @@ async def tell_presence(
 
 
 def presence_lines(news: list[News], names: Mapping[bytes, str]) -> list[str]:
-    words = {"joined": "joined", "left": "left", "back": "is back"}
-    return [
-        f"[class] {names.get(peer) or 'someone not yet known'} ({short_id(peer)}) {words[what]}"
-        for peer, what in news
-    ]
+    """Each piece of news as a line, in the terminal's language."""
+    lines = []
+    for peer, what in news:
+        who = {"name": names.get(peer) or _("someone not yet known"), "id": short_id(peer)}
+        if what == "joined":
+            lines.append(_("[class] {name} ({id}) joined", **who))
+        elif what == "left":
+            lines.append(_("[class] {name} ({id}) left", **who))
+        else:
+            lines.append(_("[class] {name} ({id}) is back", **who))
+    return lines

@@ -85,6 +85,7 @@ def open_terminal(
         "TERM": "xterm",
         "PROMPT_TOOLKIT_NO_CPR": "1",  # a pty that answers no cursor-position requests
         "PEERCLASS_DISCOVERY_ADDR": LOOPBACK_BROADCAST,
+        "LANGUAGE": "en",  # the console's words in English unless a test asks otherwise
         **(env or {}),
     }
     process = subprocess.Popen(

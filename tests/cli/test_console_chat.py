@@ -60,16 +60,21 @@ def test_arrivals_multi_line_announced_edited_deleted_with_timestamps(tmp_path: 
         teacher.stop()
 
 
-def test_private_messages_msg_and_reply_and_who_on_its_own_lines(tmp_path: Path) -> None:
+def test_private_messages_msg_and_reply_and_who_on_its_own_lines_in_korean(
+    tmp_path: Path,
+) -> None:
+    """The console speaks the terminal's language; commands, names and ids stay as typed."""
     klass = make_class(tmp_path, students=1, names=["Ms Kim", "민준"])
     port = free_udp_port()
     teacher = PeerProcess(klass.instructor, port).start()
-    terminal = open_terminal(klass.students[0], port)
+    terminal = open_terminal(klass.students[0], port, env={"LANGUAGE": "ko"})
     try:
         at = terminal.wait_for("#general>")
-        at = terminal.wait_for("Ms Kim (", at)
+        _row_after(terminal, "메시지를 입력하고 Enter를 누르면 #general 방으로 보냅니다.*")
+        at = terminal.wait_for("님이 들어왔습니다", at)
+        _row_after(terminal, r"\[수업\] Ms Kim \(\w{8}\) 님이 들어왔습니다")
         terminal.type("/msg Ms Kim 질문이 있어요\r")  # a name with a space
-        at = terminal.wait_for("(sent privately to Ms Kim)", at)
+        at = terminal.wait_for("(Ms Kim님에게 비공개로 보냈습니다)", at)
 
         def teacher_has(text: str) -> bool:
             log = pc_ok(klass.instructor, "chat", "log", "--json").json()
@@ -78,16 +83,18 @@ def test_private_messages_msg_and_reply_and_who_on_its_own_lines(tmp_path: Path)
         wait_until(lambda: teacher_has("질문이 있어요"), 30, "the private message at the teacher")
         pc_ok(klass.instructor, "chat", "send", "--to", "민준", "물어보세요")
         at = terminal.wait_for("물어보세요", at)
-        _row_after(terminal, r"\[private\] Ms Kim \(\w{8}\): 물어보세요")
+        _row_after(terminal, r"\[비공개\] Ms Kim \(\w{8}\): 물어보세요")
         terminal.type("/reply 고맙습니다\r")
-        at = terminal.wait_for("(sent privately to Ms Kim)", at)
+        at = terminal.wait_for("(Ms Kim님에게 비공개로 보냈습니다)", at)
         wait_until(lambda: teacher_has("고맙습니다"), 30, "the reply at the teacher")
         terminal.type("/who\r")
-        at = terminal.wait_for(": online", at)
-        who, _ = _row_after(terminal, r"  Ms Kim \(\w{8}\): online")
+        at = terminal.wait_for(": 접속 중", at)
+        who, _ = _row_after(terminal, r"  Ms Kim \(\w{8}\): 접속 중")
         assert who.startswith("  Ms Kim")  # a row of its own, not after the prompt
         terminal.type("/reply\r")
         terminal.wait_for("/reply TEXT", at)
+        terminal.type("/shrug\r")
+        terminal.wait_for("알 수 없는 명령 /shrug", at)
     finally:
         terminal.close()
         teacher.stop()
