@@ -12,10 +12,11 @@ import sqlite3
 from pathlib import Path
 
 from peer.identity import load_membership
-from peer.testing import PeerProcess, cli, free_udp_port, wait_converged, wait_until
+from peer.testing import PeerProcess, free_udp_port, wait_converged, wait_until
 from storage import Store
 from storage._store import DB_FILE
 from storage.queries import get_submission, list_feedback
+from tests.helpers import pc, pc_ok
 
 SOLUTION = "print(int(input()) * 2)  # dana-sealed-solution\n"
 
@@ -36,9 +37,9 @@ def readable(data_dir: Path, submission: str) -> tuple[str | None, str | None]:
 
 def test_a_restored_student_reads_its_graded_work_again(tmp_path: Path) -> None:
     teacher, dana = tmp_path / "teacher", tmp_path / "dana"
-    cli(teacher, "init", "--name", "Teacher", "--role", "instructor", "--class", "Lost",
+    pc_ok(teacher, "init", "--name", "Teacher", "--role", "instructor", "--class", "Lost",
         "--no-recovery-phrase")  # fmt: skip
-    cli(dana, "init", "--name", "Dana", "--invite", cli(teacher, "invite", "--for", "Dana").stdout)
+    pc_ok(dana, "init", "--name", "Dana", "--invite", pc_ok(teacher, "invite", "--for", "Dana").out)
     files = tmp_path / "files"
     files.mkdir()
     (files / "p.md").write_text("Double it.")
@@ -49,23 +50,23 @@ def test_a_restored_student_reads_its_graded_work_again(tmp_path: Path) -> None:
     try:
         for peer in peers.values():
             peer.start()
-        problem = cli(teacher, "problem", "publish", "--title", "Double",
-                      "--statement-file", str(files / "p.md")).stdout.strip()  # fmt: skip
+        problem = pc_ok(teacher, "problem", "publish", "--title", "Double",
+                      "--statement-file", str(files / "p.md")).out.strip()  # fmt: skip
         wait_converged([teacher, dana])
-        wait_until(lambda: "Dana" in cli(dana, "roster").stdout, 30, "Dana to be admitted")
-        sub = cli(dana, "submit", problem[:8], str(files / "s.py")).stdout.split()[-1]
+        wait_until(lambda: "Dana" in pc_ok(dana, "roster").out, 30, "Dana to be admitted")
+        sub = pc_ok(dana, "submit", problem[:8], str(files / "s.py")).out.split()[-1]
         wait_converged([teacher, dana])
-        cli(teacher, "feedback", "give", sub[:8], "--verdict", "accept", "--score", "93",
+        pc_ok(teacher, "feedback", "give", sub[:8], "--verdict", "accept", "--score", "93",
             "--comment", "teacher-sealed-comment")  # fmt: skip
         wait_converged([teacher, dana])
         assert readable(dana, sub) == (SOLUTION, "teacher-sealed-comment")
 
         backup = tmp_path / "dana.pcb"
-        cli(dana, "backup", "-o", str(backup), "--passphrase-file", str(files / "pw"),
+        pc_ok(dana, "backup", "-o", str(backup), "--passphrase-file", str(files / "pw"),
             "--kdf", "interactive")  # fmt: skip
         # The new laptop: restored while the old one still runs, it is a live twin.
         laptop = tmp_path / "new-laptop"
-        cli(laptop, "restore", str(backup), "--passphrase-file", str(files / "pw"))
+        pc_ok(laptop, "restore", str(backup), "--passphrase-file", str(files / "pw"))
         assert load_membership(laptop).peer_id == load_membership(dana).peer_id
         peers[laptop] = PeerProcess(laptop, port, ["--no-ui"]).start()
         twin = "another copy of this identity"
@@ -91,18 +92,18 @@ def test_a_restored_student_reads_its_graded_work_again(tmp_path: Path) -> None:
             flipped = raw[:-70] + bytes([raw[-70] ^ 0x01]) + raw[-69:]
             db.execute("UPDATE events SET raw = ? WHERE author = ? AND seq = 1", (flipped, dana_id))
             db.execute("UPDATE problems SET title = 'Tampered'")
-        found = cli(teacher, "verify", check=False)
-        assert found.returncode == 1
-        lines = found.stdout.splitlines()
+        found = pc(teacher, "verify")
+        assert found.code == 1
+        lines = found.out.splitlines()
         assert any(line.startswith(f"log {dana_id.hex()[:8]}: event #1 ") for line in lines)
         assert "projection problems: differs from a rebuild from the logs" in lines
-        repaired = cli(teacher, "verify", "--repair", check=False)
-        assert repaired.returncode == 0, repaired.stdout + repaired.stderr
-        assert "Tampered" not in cli(teacher, "problem", "list").stdout
-        assert f"{dana_id.hex()}" not in cli(teacher, "status", "--json").stdout
+        repaired = pc(teacher, "verify", "--repair")
+        assert repaired.code == 0, repaired.out + repaired.err
+        assert "Tampered" not in pc_ok(teacher, "problem", "list").out
+        assert f"{dana_id.hex()}" not in pc_ok(teacher, "status", "--json").out
         peers[teacher].start()
         wait_converged([teacher, laptop])
-        assert cli(teacher, "verify").stdout.startswith("ok: ")
+        assert pc_ok(teacher, "verify").out.startswith("ok: ")
         assert readable(teacher, sub) == (SOLUTION, "teacher-sealed-comment")
     finally:
         for peer in peers.values():
