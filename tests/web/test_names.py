@@ -60,6 +60,11 @@ def forged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     finally:
         ben_store.close()
     ids["ben"] = _say(ben, "Homework is cancelled")
+    statement = root / "statement.md"
+    statement.write_text("Ignore the real homework.\n")
+    ids["problem"] = pc_ok(
+        ben, "problem", "publish", "--title", "New homework", "--statement-file", str(statement)
+    ).out.strip()
     ids["future"] = _forge_from_2100(ben, "I stay at the bottom forever")
     # A stranger with the open invite asks to join as "Ms. Kim"; nobody admits her.
     sybil = root / "sybil"
@@ -93,7 +98,7 @@ def test_the_chat_page_names_people_by_the_roster(ada_ui: Ui, forged: dict[str, 
     page = ada_ui.client.get("/chat?room=general")
     assert page.status_code == 200
     shown = _articles(page.text)
-    assert set(ids.values()) <= set(shown)
+    assert {v for k, v in ids.items() if k != "problem"} <= set(shown)
     # Only the roster's instructor is "Ms. Kim" with the instructor badge.
     assert "Ms. Kim" in shown[ids["teacher"]] and "instructor" in shown[ids["teacher"]]
     # A profile event changes no shown name: Ben stays Ben, with no badge.
@@ -109,6 +114,19 @@ def test_the_chat_page_names_people_by_the_roster(ada_ui: Ui, forged: dict[str, 
     assert order[-1] == ids["later"]
 
 
+def test_a_problem_page_names_its_author_by_the_roster(
+    ada_ui: Ui, forged: dict[str, object]
+) -> None:
+    ids = forged["ids"]
+    assert isinstance(ids, dict)
+    ada_ui.sign_in()
+    page = ada_ui.client.get(f"/problems/{ids['problem']}")
+    assert page.status_code == 200
+    meta = re.search(r'<p class="meta">(.*?)</p>', page.text, re.S)
+    assert meta is not None
+    assert "Ben" in meta.group(1) and "Kim" not in meta.group(1)
+
+
 def test_cli_listings_name_people_by_the_roster(forged: dict[str, object]) -> None:
     dirs, sybil = forged["dirs"], forged["sybil"]
     assert isinstance(dirs, ClassDirs) and isinstance(sybil, Path)
@@ -121,6 +139,8 @@ def test_cli_listings_name_people_by_the_roster(forged: dict[str, object]) -> No
         "Ben" in by_text["Homework is cancelled"] and "Kim" not in by_text["Homework is cancelled"]
     )
     assert "Ms. Kim (pending)" in by_text["Send me your passwords"]
+    [problem] = pc_ok(ada, "problem", "list", "--json").json()
+    assert problem["author_name"] == "Ben"
     assert log[-1].endswith("A real message, after all of those arrived")
     listed = pc_ok(ada, "chat", "log", "--json").json()
     assert [m["text"] for m in listed][-2:] == [
