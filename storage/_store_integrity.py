@@ -78,11 +78,12 @@ class Integrity(StoreBase):
         me = None if self._reader is None else self._reader.peer_id
         with self._write(durable=True) as conn:
             for damage in report.damaged:
-                _drop_from(conn, damage)
+                held = _drop_from(conn, damage)
                 if damage.author == me:
+                    # No seq we held may be written again: that would fork our log.
                     _authoring.note_own_log_elsewhere(
                         conn,
-                        damage.seq,
+                        held,
                         "verify --repair dropped damaged events of this peer's own log; "
                         "run the peer so a classmate sends them back",
                     )
@@ -197,8 +198,11 @@ def _event_problem(row: Any, expect: int, prev: bytes | None) -> str | None:
     return None
 
 
-def _drop_from(conn: Connection, damage: Damage) -> None:
-    """Drop ``damage.author``'s events from ``damage.seq`` on and move its head back."""
+def _drop_from(conn: Connection, damage: Damage) -> int:
+    """Drop ``damage.author``'s events from ``damage.seq`` on and move its head back;
+    returns the seq its head was at before."""
+    before = conn.execute(select(heads.c.seq).where(heads.c.author == damage.author)).scalar()
+    held = max(int(before or 0), damage.seq)
     conn.execute(delete(events).where(events.c.author == damage.author, events.c.seq >= damage.seq))
     raw = conn.execute(
         select(events.c.raw)
@@ -208,11 +212,12 @@ def _drop_from(conn: Connection, damage: Damage) -> None:
     ).scalar()
     if raw is None:
         conn.execute(delete(heads).where(heads.c.author == damage.author))
-        return
+        return held
     ev = decode_event(raw)
     conn.execute(
         update(heads).where(heads.c.author == damage.author).values(seq=ev.seq, id=ev.id, ts=ev.ts)
     )
+    return held
 
 
 def _digests(conn: Connection) -> dict[str, bytes]:
