@@ -115,7 +115,10 @@ class Soak:
     def review(self) -> None:
         reviewers = self.awake()
         i = self.rng.choice(reviewers)
-        submission = _latest(self.peers[i].data_dir, "submissions", "event_id", not_by=i)
+        # Only readers review (issue 18): a submission this peer can open.
+        submission = _latest(
+            self.peers[i].data_dir, "submissions", "event_id", not_by=i, where="readable"
+        )
         if submission is None:
             return
         self.cli(i, "feedback", "feedback", "give", submission.hex()[:16],
@@ -187,9 +190,11 @@ def _holds(data_dir: Path, target: dict[bytes, int]) -> bool:
     return all(heads.get(author, 0) >= seq for author, seq in target.items())
 
 
-def _latest(data_dir: Path, table: str, column: str, not_by: int | None = None) -> bytes | None:
+def _latest(
+    data_dir: Path, table: str, column: str, not_by: int | None = None, where: str = "1"
+) -> bytes | None:
     """The newest row's ``column`` in ``table`` of a peer's store (read-only)."""
-    query = f"SELECT {column}, author FROM {table} ORDER BY ts DESC LIMIT 20"
+    query = f"SELECT {column}, author FROM {table} WHERE {where} ORDER BY ts DESC LIMIT 20"
     with contextlib.closing(
         sqlite3.connect(f"file:{data_dir / 'peerclass.db'}?mode=ro", uri=True, timeout=15)
     ) as conn:

@@ -81,3 +81,25 @@ def admit(teacher: Path, student: Path) -> None:
         source.close()
         target.close()
     pc_ok(teacher, "admit", me.hex())
+
+
+def let_read(instructor: Path, submission: str, *readers: Path) -> None:
+    """The instructor's peer shares a submission's key with ``readers`` (a ``share`` event,
+    as peer review does): only readers review (issue 18). Ids are hex or a prefix of one."""
+    from peer.identity import load_membership
+    from peer.log import seal_key
+    from storage import Store
+    from storage.projections import known_key
+
+    me, store = load_membership(instructor), Store.open(instructor)
+    try:
+        target = store.resolve_prefix(submission, kind="submission")
+        with store.read() as conn:
+            key = known_key(conn, target)
+        assert key is not None, "the instructor's store cannot open that submission"
+        for reader in readers:
+            to = load_membership(reader).peer_id
+            body = {"event": target, "to": to, "key": seal_key(key, to)}
+            store.append(me.signing_key, "share", body)
+    finally:
+        store.close()

@@ -57,6 +57,7 @@ from storage.queries import (
     list_feedback,
     list_problems,
     list_submissions,
+    load_attestor,
     newest_revision,
     next_attempt,
     progress,
@@ -104,6 +105,11 @@ def add_commands(sub: Any) -> None:
     _add_feedback(sub)
     prog = sub.add_parser("progress", help="your progress (the instructor: the whole class)")
     prog.add_argument("--json", action="store_true")
+    prog.add_argument(
+        "--live",
+        action="store_true",
+        help="(instructor or TA) the class at a glance, redrawn as it changes, until Ctrl-C",
+    )
     prog.set_defaults(handler=with_peer(cmd_progress))
 
 
@@ -470,7 +476,12 @@ def cmd_submit(args: argparse.Namespace, me: Membership, store: Store) -> int:
     with _authoring():
         event = store.append(me.signing_key, "submission", body)
     late = ""
-    if is_late(event.ts, problem.due, problem.late_policy):
+    attest = load_attestor(store)  # witnessed time decides (issue 18)
+    if (
+        is_late(event.ts, problem.due, problem.late_policy)
+        if attest is None
+        else attest.late(event.author, event.seq, event.ts, problem.due, problem.late_policy)
+    ):
         late = f", late: {problem.title!r} was due {local_time(problem.due)}"
         if problem.late_policy == "refuse-grade":
             late += " and late work is not graded"
@@ -494,8 +505,18 @@ def submission_json(s: Submission) -> dict[str, Any]:
         "checks_passed": s.checks_passed,
         "checks_total": s.checks_total,
         "late": s.late,
+        # When a witness first held it (issue 18): what decides lateness, not ``ts``.
+        "attested": iso_from_ms(s.attested),
         "readable": s.readable,  # false: sealed to others; language and checks are null
     }
+
+
+def when_text(s: Submission) -> str:
+    """Its claimed time, and the attested one beside it where they differ by more than the
+    class's allowed skew (issue 18): a clock set back shows here."""
+    claimed = local_time_ts(s.ts)
+    apart = s.attested_apart
+    return claimed if apart is None else f"{claimed} (witnessed {local_time(apart)})"
 
 
 def cmd_submissions(args: argparse.Namespace, me: Membership, store: Store) -> int:
@@ -520,7 +541,7 @@ def cmd_submissions(args: argparse.Namespace, me: Membership, store: Store) -> i
                     str(s.attempt),
                     s.language or _closed(s),
                     _checks_text(s),
-                    local_time_ts(s.ts),
+                    when_text(s),
                     "late" if s.late else "-",
                 ]
                 for s in found
@@ -548,7 +569,7 @@ def cmd_submission_show(args: argparse.Namespace, me: Membership, store: Store) 
         return 0
     print(f"{_who(s.author, s.author_name)}, attempt {s.attempt} at {safe_line(s.problem_title)!r}")
     print(f"id {s.id.hex()}, {s.language or _closed(s)}, self-check passed {_checks_text(s)}")
-    print(f"submitted {local_time_ts(s.ts)}{' (late)' if s.late else ''}")
+    print(f"submitted {when_text(s)}{' (late)' if s.late else ''}")
     print()
     print(SEALED_TEXT if detail.solution is None else safe_block(detail.solution.rstrip()))
     for f in reviews:
@@ -565,6 +586,12 @@ def cmd_feedback_give(args: argparse.Namespace, me: Membership, store: Store) ->
     ref = submission_ref(store, submission_id)
     if ref is not None and ref.author == me.peer_id:
         raise UsageError("that is your own submission; feedback is for others")
+    readable = get_submission(store, submission_id)
+    if readable is None or not readable.submission.readable:  # only readers review (issue 18)
+        raise UsageError(
+            "you cannot read that submission, so you cannot review it: its author, the "
+            "instructors, and classmates it was shared with (peer review) review it"
+        )
     body: dict[str, Any] = {
         "submission": submission_id,
         "verdict": args.verdict,
@@ -665,6 +692,8 @@ def progress_json(p: Progress) -> dict[str, Any]:
         "attempts": p.attempts,
         "latest_submission": latest.id.hex() if latest else None,
         "late": latest.late if latest else None,
+        "submitted": iso_from_ts(latest.ts) if latest else None,
+        "attested": iso_from_ms(latest.attested) if latest else None,  # issue 18
         "checks_passed": latest.checks_passed if latest else None,
         "checks_total": latest.checks_total if latest else None,
         "verdicts": [
@@ -681,8 +710,17 @@ def progress_json(p: Progress) -> dict[str, Any]:
     }
 
 
+def _late_text(s: Submission | None) -> str:
+    """``late``, with the witnessed time where it differs from the claimed one (issue 18)."""
+    if s is None:
+        return ""
+    apart = s.attested_apart
+    witnessed = "" if apart is None else f" (witnessed {local_time(apart)})"
+    return ("late" if s.late else "") + witnessed
+
+
 def _cell(p: Progress) -> str:
-    late = " late" if p.latest is not None and p.latest.late else ""
+    late = (" " + _late_text(p.latest)) if _late_text(p.latest) else ""
     if p.accepted:
         return "accepted" + late
     if p.latest is None:
@@ -693,6 +731,10 @@ def _cell(p: Progress) -> str:
 
 def cmd_progress(args: argparse.Namespace, me: Membership, store: Store) -> int:
     instructor = me.klass.instructor
+    if me.is_staff and args.live:  # the class at a glance, redrawn (issue 20)
+        from peer.cli._board import live_board
+
+        return live_board(args.data_dir, me, store)
     if me.is_staff:  # a TA sees the class as the instructor does (issue 20)
         return _class_progress(args, store, instructor)
     mine = progress(store, instructor, [me.peer_id])
@@ -712,7 +754,7 @@ def cmd_progress(args: argparse.Namespace, me: Membership, store: Store) -> int:
                     _checks_text(p.latest) if p.latest else "-",
                     ", ".join(f"{f.verdict or SEALED} ({f.role})" for f in p.verdicts) or "-",
                     "yes" if p.accepted else "no",
-                    "late" if p.latest is not None and p.latest.late else "-",
+                    _late_text(p.latest) or "-",
                 ]
                 for p in mine
             ],

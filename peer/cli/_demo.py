@@ -44,8 +44,13 @@ def _publish_problem(instructor: Path, files: Path) -> str:
         "--statement-file", _write(files / "sum.md", "Read two integers; print their sum."),
         "--example", _write(files / "in1", "2 3\n"), _write(files / "out1", "5\n"),
         "--example", _write(files / "in2", "10 -4\n"), _write(files / "out2", "6\n"),
-        "--tag", "warm-up",
+        "--tag", "warm-up", "--review", "peers",
     ).stdout.strip()  # fmt: skip
+
+
+def _can_read(data_dir: Path, submission: str) -> bool:
+    """Whether ``data_dir``'s identity can open ``submission`` (a share reached it)."""
+    return any(s["id"] == submission and s["readable"] for s in cli_json(data_dir, "submissions"))
 
 
 def _curriculum(data_dir: Path) -> list[object]:
@@ -133,6 +138,10 @@ def run_demo(count: int) -> int:
         took = wait_converged(dirs)
         print(f"   caught up in {took:.1f}s")
         _show_chat(dirs[offline], names[offline])
+        _say(f"{names[offline]} submits too; peer review opens {names[1]}'s work to them")
+        cli(dirs[offline], "submit", problem[:8], solution)
+        # Only readers review (issue 18): the instructor's or the author's peer shares the key.
+        wait_until(lambda: _can_read(dirs[offline], submitted[-1]), 30, "the share")
         _say(f"{names[offline]} reviews {names[1]}'s submission as a peer")
         cli(dirs[offline], "feedback", "give", submitted[-1][:8], "--verdict", "accept",
             "--comment", "Nice use of map().")  # fmt: skip

@@ -21,6 +21,7 @@ from peer.log import (
     DEFAULT_HIDDEN_DETAIL,
     DEFAULT_LANGUAGES,
     DEFAULT_LATE_POLICY,
+    DEFAULT_SKEW_MS,
     Example,
     days_late,
     is_late,
@@ -31,7 +32,9 @@ from storage.projections import STAFF_ROLES, Roster, count_attempts, load_roster
 from storage.queries._acceptance import Verdict, accepted_attempt
 from storage.queries._paging import EVERYTHING, Paging, key_of, newest, paged
 from storage.queries._persons import Persons, load_persons, persons
+from storage.queries._review import load_readers
 from storage.queries._term import extended_dues
+from storage.queries._witness import Attestor, attestor
 from storage.schema import feedback, problems, submissions
 
 if TYPE_CHECKING:
@@ -92,10 +95,24 @@ class Submission:
     late: bool = False
     #: Started days after the student's due date (issue 20: the late penalty's days).
     days_late: int = 0
+    #: When a witness first held it (ms; issue 18, ``storage.queries._witness``): what
+    #: decides ``late`` once a witness has passed the due time; None until one holds it.
+    attested: int | None = None
+    #: The clock skew the class grants (ms): claimed and attested times further apart than
+    #: this are both shown.
+    skew_ms: int = DEFAULT_SKEW_MS
     #: Whether this identity can read the sealed part (issue 10); ``invalid`` if what it
     #: opened broke the schema (shown as invalid, never as content).
     readable: bool = True
     invalid: bool = False
+
+    @property
+    def attested_apart(self) -> int | None:
+        """The attested time where it differs from the claimed one by more than the skew
+        (so lists show both), else None."""
+        if self.attested is None or abs(self.attested - to_ms(self.ts)) <= self.skew_ms:
+            return None
+        return self.attested
 
 
 @attrs.frozen
@@ -229,7 +246,15 @@ def _submission_query() -> Select[Any]:
     )
 
 
-def _to_submission(row: Any, thread: _Thread, names: ClassNames) -> Submission:
+def _to_submission(
+    row: Any, thread: _Thread, names: ClassNames, attest: Attestor | None = None
+) -> Submission:
+    due = thread.due_for(row.author)
+    if attest is None:
+        late, attested, skew = is_late(row.ts, due, thread.late_policy), None, DEFAULT_SKEW_MS
+    else:  # witnessed time decides (issue 18), not the author's clock alone
+        late = attest.late(row.author, row.seq, row.ts, due, thread.late_policy)
+        attested, skew = attest.attested(row.author, row.seq), attest.rules.skew_ms
     return Submission(
         id=row.event_id,
         problem_id=row.problem,
@@ -243,8 +268,10 @@ def _to_submission(row: Any, thread: _Thread, names: ClassNames) -> Submission:
         language=row.language,
         checks_passed=row.checks_passed,
         checks_total=row.checks_total,
-        late=is_late(row.ts, thread.due_for(row.author), thread.late_policy),
-        days_late=thread.days_late(row.author, row.ts),
+        late=late,
+        days_late=thread.days_late(row.author, row.ts) if late else 0,
+        attested=attested,
+        skew_ms=skew,
         readable=bool(row.readable),
         invalid=bool(row.invalid),
     )
@@ -309,12 +336,13 @@ def list_submissions(
             else key_of(conn, submissions, paging.before, "submission")
         )
         threads = _threads(conn)
+        attest = _attestor(conn, store)
         return newest(
             (
-                _to_submission(row, threads[row.problem_root], names)
+                _to_submission(row, threads[row.problem_root], names, attest)
                 for row in conn.execute(paged(query, submissions, paging, end))
                 # A removed student's later submissions are ignored; earlier ones stay history.
-                if roster is None or not roster.ignores(row.author, row.ts)
+                if roster is None or not roster.ignores(row.author, row.ts, row.seq)
             ),
             paging,
         )
@@ -329,8 +357,14 @@ def get_submission(store: Store, submission_id: bytes) -> SubmissionDetail | Non
         if row is None:
             return None
         thread = _threads(conn)[row.problem_root]
+        attest = _attestor(conn, store)
     checks = tuple(Check(bool(p), d) for p, d in json.loads(row.checks or "[]"))
-    return SubmissionDetail(_to_submission(row, thread, names), row.solution, checks)
+    return SubmissionDetail(_to_submission(row, thread, names, attest), row.solution, checks)
+
+
+def _attestor(conn: Any, store: Store) -> Attestor | None:
+    """Witnessed time for this store's class (None without a reader: claims only)."""
+    return None if store.reader is None else attestor(conn, store.reader.instructor)
 
 
 @attrs.frozen
@@ -401,6 +435,7 @@ def list_feedback(
     names = store.names()
     with store.read() as conn:
         roster = load_roster(conn, instructor)
+        readers = load_readers(conn, roster)  # only readers review (issue 18)
         end = None if paging.before is None else key_of(conn, feedback, paging.before, "feedback")
         rows = newest(
             (
@@ -408,7 +443,8 @@ def list_feedback(
                 for row in conn.execute(paged(query, feedback, paging, end))
                 # Feedback counts from roster members only (issue 10): pending, removed and
                 # unknown identities' verdicts are left out, so Sybils cannot move a verdict.
-                if roster.is_instructor(row.author, row.ts) or roster.counts(row.author)
+                if roster.is_instructor(row.author, row.ts)
+                or (roster.counts(row.author) and readers.reads(row.author, row.submission, row.ts))
             ),
             paging,
         )

@@ -134,7 +134,13 @@ def _shares(conn: Any, roster: Roster, me: bytes, instructor: bytes) -> list[Dut
     staff = set(roster.staff())
     duties = []
     newest: dict[bytes, str] = {}
-    for row in conn.execute(select(problems.c.root, problems.c.review).order_by(problems.c.seq)):
+    #: Thread -> when it became peer-reviewed: only work made after that is shared (issue 18),
+    #: so republishing a problem with ``--review peers`` opens none of its earlier work.
+    since: dict[bytes, int] = {}
+    query = select(problems.c.root, problems.c.review, problems.c.ts).order_by(problems.c.seq)
+    for row in conn.execute(query):
+        if row.review == "peers" and newest.get(row.root) != "peers":
+            since[row.root] = row.ts
         newest[row.root] = row.review
     peer_review = [root for root, review in newest.items() if review == "peers"]
     if not peer_review:
@@ -144,22 +150,30 @@ def _shares(conn: Any, roster: Roster, me: bytes, instructor: bytes) -> list[Dut
             select(problems.c.event_id, problems.c.root).where(problems.c.root.in_(peer_review))
         ).all()
     )
-    subs = conn.execute(
-        select(
-            submissions.c.event_id, submissions.c.author, submissions.c.problem, submissions.c.ts
+    subs = [
+        s
+        for s in conn.execute(
+            select(
+                submissions.c.event_id,
+                submissions.c.author,
+                submissions.c.problem,
+                submissions.c.ts,
+                submissions.c.seq,
+            )
+            .where(submissions.c.problem.in_(list(thread_of)), submissions.c.sealed)
+            .order_by(submissions.c.ts, submissions.c.author, submissions.c.seq)
         )
-        .where(submissions.c.problem.in_(list(thread_of)), submissions.c.sealed)
-        .order_by(submissions.c.ts, submissions.c.author, submissions.c.seq)
-    ).all()
+        if s.ts > since[thread_of[s.problem]]
+    ]
     done = {
         (r.target, r.recipient) for r in conn.execute(select(shares.c.target, shares.c.recipient))
     }
     submitted: dict[bytes, set[bytes]] = {}
     for s in subs:
-        if roster.counts(s.author) and not roster.ignores(s.author, s.ts):
+        if roster.counts(s.author) and not roster.ignores(s.author, s.ts, s.seq):
             submitted.setdefault(thread_of[s.problem], set()).add(s.author)
     for s in subs:
-        if not (is_instructor or s.author == me) or roster.ignores(s.author, s.ts):
+        if not (is_instructor or s.author == me) or roster.ignores(s.author, s.ts, s.seq):
             continue
         key = known_key(conn, s.event_id)
         if key is None:

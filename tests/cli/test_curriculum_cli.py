@@ -12,7 +12,7 @@ import pytest
 
 from storage import Store
 from storage._store import DB_FILE
-from tests.helpers import CliResult, make_class, pc, pc_ok
+from tests.helpers import CliResult, let_read, make_class, pc, pc_ok
 
 PROBLEM_KEYS = {
     "id",
@@ -41,6 +41,7 @@ SUBMISSION_KEYS = {
     "checks_passed",
     "checks_total",
     "late",
+    "attested",  # when a witness first held it (issue 18)
     "readable",
 }
 FEEDBACK_KEYS = {
@@ -117,6 +118,8 @@ def room(tmp_path: Path) -> Classroom:
     share(teacher, alice, bob)
     alices = pc_ok(alice, "submit", problem[:8], write(files / "add.py", ADD)).out.split()[-1]
     share(alice, bob, teacher)
+    let_read(teacher, alices, bob)  # only readers review (issue 18)
+    share(teacher, bob)
     review = pc_ok(
         bob, "feedback", "give", alices[:10], "--verdict", "revise", "--comment", "Name things."
     ).out.strip()

@@ -27,7 +27,7 @@ from peer.testing import (
 )
 from tests.cli.test_curriculum_cli import event_count, one_line_error, share, write
 from tests.grading.helpers import needs_sandbox
-from tests.helpers import make_class, pc, pc_ok
+from tests.helpers import let_read, make_class, pc, pc_ok
 
 ADD_PY = "a, b = map(int, input().split())\nprint(a + b)\n"
 ADD_C = '#include <stdio.h>\nint main(void) { long a, b; scanf("%ld %ld", &a, &b);\n' + (
@@ -280,8 +280,9 @@ def test_check_runs_the_self_check_and_records_nothing(course: Course) -> None:
 def test_a_second_feedback_by_one_reviewer_revises_the_first(course: Course) -> None:
     alice, bob, _carol = course.students
     submission = submit(course, alice, "a.py", ADD_PY)
+    share(alice, bob, course.teacher)
+    let_read(course.teacher, submission, bob)  # only readers review (issue 18)
     share(course.teacher, bob)
-    share(alice, bob)
     first = pc_ok(bob, "feedback", "give", submission[:8], "--verdict", "revise", "--comment", "a")
     assert first.err == ""
     second = pc_ok(bob, "feedback", "give", submission[:8], "--verdict", "accept", "--comment", "b")

@@ -28,6 +28,10 @@ def _curriculum(data_dir: Path) -> tuple[Any, Any, Any]:
     )
 
 
+def _reads(data_dir: Path, submission: str) -> bool:
+    return any(s["id"] == submission and s["readable"] for s in cli_json(data_dir, "submissions"))
+
+
 def _printed(peer: PeerProcess, text: str) -> bool:
     return any(text in line for line in peer.lines)
 
@@ -48,6 +52,7 @@ def test_a_student_who_was_offline_sees_exactly_what_the_others_see(tmp_path: Pa
             "problem", "publish", "--title", "Sum",
             "--statement-file", _file(files / "sum.md", "Add two numbers."),
             "--example", _file(files / "in", "2 3\n"), _file(files / "out", "5\n"),
+            "--review", "peers",
         ).stdout.strip()  # fmt: skip
         wait_converged(dirs.all)
         wait_until(lambda: _printed(peers[2], "new official problem 'Sum'"), 15, "announcement")
@@ -59,6 +64,10 @@ def test_a_student_who_was_offline_sees_exactly_what_the_others_see(tmp_path: Pa
         wait_converged(online)
         bobs = cli(bob, "submit", problem[:8], solution).stdout.split()[-1]
         wait_converged(online)
+        # Only readers review (issue 18): each opens the other's work once a share arrives.
+        wait_until(
+            lambda: _reads(alice, bobs) and _reads(bob, alices), 30, "shares for peer review"
+        )
         cli(alice, "feedback", "give", bobs[:8], "--verdict", "accept", "--comment", "Short!")
         cli(bob, "feedback", "give", alices[:8], "--verdict", "revise", "--comment", "Names?")
         cli(teacher, "feedback", "give", alices[:8], "--verdict", "accept", "--score", "90",

@@ -86,8 +86,6 @@ def test_a_class_with_a_roster_keeps_each_students_work_to_its_readers(tmp_path:
         wait_converged(everyone)
         cli(teacher, "feedback", "give", alice_graded[:8], "--verdict", "accept", "--score",
             "88", "--comment", "teacher-secret-comment")  # fmt: skip
-        cli(bob, "feedback", "give", alice_review[:8], "--verdict", "revise",
-            "--comment", "bob-peer-comment")  # fmt: skip
         # Bob submitted to the peer-review problem: a share (from the instructor's peer or
         # Alice's) opens Alice's submission to him. Carol did not submit: nothing for her.
         wait_until(
@@ -95,6 +93,9 @@ def test_a_class_with_a_roster_keeps_each_students_work_to_its_readers(tmp_path:
             30,
             "a share opening Alice's peer-review submission to Bob",
         )
+        # Only now may Bob review it: only readers review (issue 18).
+        cli(bob, "feedback", "give", alice_review[:8], "--verdict", "revise",
+            "--comment", "bob-peer-comment")  # fmt: skip
         wait_converged(everyone)
 
         in_teacher, in_bob, in_carol = dump(teacher), dump(bob), dump(carol)

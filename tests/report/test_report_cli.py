@@ -20,6 +20,7 @@ from sqlalchemy import select
 from peer.identity import CLASS_FILE, IDENTITY_FILE
 from storage import Store
 from storage.schema import events
+from tests.cli.test_roster_cli import run_duties
 from tests.helpers import make_class, pc, pc_ok
 from tests.report.test_report_csv import ISSUE_COLUMNS
 from tests.report.test_report_json import check
@@ -115,7 +116,7 @@ def classroom(tmp_path_factory: pytest.TempPathFactory) -> Classroom:
     problem = first_line(
         pc_ok(
             teacher, "problem", "publish", "--title", "Add two numbers",
-            "--statement-file", str(files / "statement.md"),
+            "--statement-file", str(files / "statement.md"), "--review", "peers",
             "--example", str(files / "in1"), str(files / "out1"),
             "--example", str(files / "in2"), str(files / "out2"),
         ).out
@@ -131,6 +132,10 @@ def classroom(tmp_path_factory: pytest.TempPathFactory) -> Classroom:
     alice_2 = last_line(pc_ok(alice, "submit", problem, str(files / "add.py")).out)
     bob_1 = last_line(pc_ok(bob, "submit", problem, str(files / "add.py")).out)
     pc_ok(carol, "submit", problem, str(files / "sub.py"))  # nobody reviews this one
+    share(*dirs.all)
+    # Only readers review (issue 18): the instructor's peer shares each submission's key with
+    # the classmates who submitted to this peer-review problem, as a running peer would.
+    run_duties(teacher)
     share(*dirs.all)
     give = ("feedback", "give")
     bob_fb = first_line(

@@ -10,10 +10,14 @@ from pathlib import Path
 import pytest
 
 from peer.errors import ValidationError
-from peer.log import DEFAULT_SKEW_MS, MAX_CHECKPOINT_HEADS, hlc, make_event, validate_body
+from peer.log import DEFAULT_SKEW_MS, MAX_CHECKPOINT_HEADS, hlc, make_event, seal_key, validate_body
+from storage.projections import known_key
 from storage.queries import (
     chat_log,
+    get_submission,
+    list_feedback,
     list_submissions,
+    progress,
     review_queue,
     token_hash,
 )
@@ -262,3 +266,67 @@ def test_the_instructors_peer_refuses_a_join_with_a_revoked_class_invite(world: 
     (duty,) = pending_duties(teacher.store)
     assert duty.body["action"] == "remove" and duty.body["peer"] == newcomer.id
     assert "replaced" in duty.body["reason"]
+
+
+# ---- only readers review ------------------------------------------------------------------
+
+
+def test_blind_verdicts_forged_with_the_api_never_count(world: World) -> None:
+    problem = publish(world)  # instructor review: Alice's work is sealed to her and the teacher
+    world.sync()
+    wrong = submit(world, "alice", problem, "print(0)  # wrong")
+    world.sync()
+    # Bob and Carol cannot read it; with the store's own API they sign "accept" anyway, and
+    # Carol even signs a share of it to herself (with a key she does not have).
+    for who in ("bob", "carol"):
+        world[who].append("feedback", {"submission": wrong, "verdict": "accept", "comment": "ok"})
+    world["carol"].append(
+        "share",
+        {"event": wrong, "to": world["carol"].id, "key": seal_key(b"k" * 32, world["carol"].id)},
+    )
+    world.sync()
+    for viewer in ("teacher", "alice", "bob", "carol"):
+        store = world[viewer].store
+        [row] = progress(store, world["teacher"].id, [world["alice"].id])
+        assert not row.accepted and row.verdicts == (), viewer
+        assert list_feedback(store, world["teacher"].id) == [], viewer
+    # Once the teacher's peer shares it with Bob, Bob's later verdict counts.
+    key = known_key_of(world, "teacher", wrong)
+    world["teacher"].append(
+        "share", {"event": wrong, "to": world["bob"].id, "key": seal_key(key, world["bob"].id)}
+    )
+    world.sync()
+    world["bob"].append("feedback", {"submission": wrong, "verdict": "revise", "comment": "no"})
+    world.sync()
+    reviewers = [f.reviewer for f in list_feedback(world["teacher"].store, world["teacher"].id)]
+    assert reviewers == [world["bob"].id]
+
+
+def known_key_of(w: World, who: str, event: bytes) -> bytes:
+    with w[who].store.read() as conn:
+        key = known_key(conn, event)
+    assert key is not None
+    return key
+
+
+def test_switching_to_peer_review_shares_only_work_made_after_the_switch(world: World) -> None:
+    body = {"title": "Sum", "statement": "Add.", "examples": [], "tags": []}
+    first = world["teacher"].append("problem", body)
+    world.sync()
+    before = submit(world, "alice", first, "print(1)  # before the switch")
+    world.sync()
+    world["teacher"].append("problem", body | {"supersedes": first, "review": "peers"})
+    world.sync()
+    bobs = submit(world, "bob", first, "print(2)  # bob after the switch")
+    world.sync()
+    after = submit(world, "alice", first, "print(3)  # alice after the switch")
+    world.sync()
+    for _ in range(2):
+        for who in ("teacher", "alice", "bob"):
+            world[who].do_duties()
+        world.sync()
+    bob = world["bob"].store
+    assert get_submission(bob, before).solution is None  # made before: never shared
+    assert get_submission(bob, after).solution == "print(3)  # alice after the switch"
+    assert get_submission(world["alice"].store, bobs).solution == "print(2)  # bob after the switch"
+    assert "before the switch" not in world["bob"].dump()
