@@ -31,6 +31,7 @@ import pytest
 from peer.cli import build_parser
 from peer.testing import PeerProcess, cli, free_udp_port, wait_until
 from tests.helpers import CliResult, pc, pc_ok
+from tests.other_user import Nobody, python_as_nobody
 
 ID = "deadbeef" * 2
 #: Commands that are not run in-process here, and why.
@@ -191,22 +192,25 @@ def test_an_unexpected_error_goes_to_the_log_file_with_a_pointer(
 
 
 def test_a_data_dir_of_another_user_is_one_line(tmp_path: Path) -> None:
-    if os.geteuid() != 0 or not shutil.which("setpriv"):
-        pytest.skip("running a command as another user needs root and setpriv")
     tmp_path.chmod(0o755)
     kim = tmp_path / "kim"  # made by root, mode 0700
     pc_ok(kim, "init", "--name", "Kim", "--role", "instructor", "--class", "X")
-    nobody = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+    with python_as_nobody() as nobody:
+        _as_nobody_one_line(nobody, kim)
+
+
+def _as_nobody_one_line(nobody: Nobody, kim: Path) -> None:
     for data_dir, args in (
         (kim, ["status"]),
         (kim, ["chat", "send", "hi"]),
         (kim / "sub", ["init", "--name", "Lee", "--role", "instructor", "--class", "Y"]),
     ):
         done = subprocess.run(
-            [*nobody, sys.executable, "-m", "peer", "--data-dir", str(data_dir), *args],
+            [*nobody.command, "-m", "peer", "--data-dir", str(data_dir), *args],
             capture_output=True,
             text=True,
             timeout=60,
+            env=nobody.env,
         )
         assert done.returncode != 0, args
         assert "no permission to use" in _one_line_error(done.stderr), args
