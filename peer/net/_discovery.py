@@ -87,6 +87,11 @@ def class_hint(key: bytes) -> bytes:
 
 @attrs.frozen
 class Beacon:
+    """One peer's announcement, as a receiver took it: whom to dial (``peer_id`` at the
+    sender's address and ``port``), when it was sent (stale or replayed ones are dropped) and
+    which process sent it (``instance``), so a copy of our own identity can be told from our
+    own beacon heard back."""
+
     peer_id: bytes
     port: int
     sent_ms: int
@@ -96,6 +101,9 @@ class Beacon:
     signature: bytes = attrs.field(eq=False, repr=False, default=b"")
 
     def signed_by_its_peer(self) -> bool:
+        """Whether the identity key itself signed this beacon. The class MAC proves only
+        class membership; before we block our own authoring because of a "twin", the beacon
+        must prove the twin holds our identity key, or any classmate could silence us."""
         try:
             nacl.signing.VerifyKey(self.peer_id).verify(self.signed, self.signature)
         except (nacl.exceptions.BadSignatureError, ValueError, TypeError):
@@ -111,6 +119,9 @@ def encode_beacon(
     sent_ms: int,
     instance: bytes,
 ) -> bytes:
+    """One beacon datagram: the class hint first (other classes drop it cheaply), then what
+    the identity signs (a twin must be provable), then the class MAC over all of it (a forger
+    without the class secret is dropped before any signature is checked)."""
     peer_id = bytes(signing_key.verify_key)
     signed = MAGIC + class_hint(key) + pack([peer_id, port, sent_ms, instance])
     body = signed + signing_key.sign(signed).signature
@@ -172,6 +183,9 @@ class PeerTable:
     _changed: trio.Event = attrs.field(factory=trio.Event)
 
     def saw(self, peer_id: bytes, host: str, port: int) -> None:
+        """Note a beacon; wakes :meth:`wait_changed` only for a new peer or a new address, so
+        the dialer reacts to news, not to every round of beacons. When full, the peer heard
+        least recently goes: the table cannot grow with forged identities."""
         new = peer_id not in self._entries or self._entries[peer_id][:2] != (host, port)
         self._entries.pop(peer_id, None)
         if len(self._entries) >= self.max_entries:
@@ -182,12 +196,15 @@ class PeerTable:
             self._changed = trio.Event()
 
     def live(self) -> dict[bytes, tuple[str, int]]:
+        """The peers heard within ``ttl``, by id: what the dialer may dial (the passive view
+        that replaces a lost link). Expired entries are dropped here, lazily."""
         now = trio.current_time()
         for peer_id in [p for p, e in self._entries.items() if now - e[2] > self.ttl]:
             del self._entries[peer_id]
         return {p: (h, port) for p, (h, port, _) in self._entries.items()}
 
     async def wait_changed(self) -> None:
+        """Wait until a new peer or address is heard (the dialer's wake-up)."""
         await self._changed.wait()
 
 
@@ -217,11 +234,13 @@ class DropCounts:
     _sources: dict[str, str] = attrs.field(factory=dict)
 
     def add(self, reason: str, source: str) -> None:
+        """Count one drop; nothing is logged here, so a flood costs a counter, not a line."""
         self.total += 1
         self._recent[reason] += 1
         self._sources[reason] = source
 
     def recent(self) -> dict[str, int]:
+        """Drops by reason since the last summary (for tests and status)."""
         return dict(self._recent)
 
     def summarise(self, seconds: float, what: str = "dropped beacons") -> tuple[int, str] | None:
@@ -263,6 +282,10 @@ class BeaconFilter:
     _newest: dict[bytes, int] = attrs.field(factory=dict)
 
     def accept(self, data: bytes, host: str, now: float, now_ms: int) -> Beacon | Twin | None:
+        """What to do with one datagram from ``host``: a Beacon to note, a Twin to act on, or
+        None (counted in ``drops`` with its reason). ``now`` is the event loop's clock for the
+        rate limit, ``now_ms`` the wall clock for freshness: passed in, so tests need no
+        sockets and no waiting."""
         try:
             beacon = decode_beacon(self.key, data, now_ms=now_ms)
         except BeaconDropped as exc:
@@ -322,6 +345,8 @@ class BeaconSender:
     _last_ms: int = 0
 
     def next_datagram(self) -> bytes:
+        """This round's beacon: a clock stepped back cannot make it look replayed to the
+        receivers (they drop anything not newer than the last they took from us)."""
         self._last_ms = max(int(self.clock() * 1000), self._last_ms + 1)
         return encode_beacon(
             self.key, self.signing_key, self.port, sent_ms=self._last_ms, instance=self.instance

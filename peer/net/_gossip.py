@@ -37,10 +37,14 @@ class Gossip:
             self.ours[author] = (seq, head_id)
 
     def merge(self, vector: Mapping[bytes, tuple[int, bytes]]) -> None:
+        """Take the store's vector (at a session's start): heads only grow, so a session
+        starting late cannot move the shared state backwards."""
         for author, (seq, head_id) in vector.items():
             self.learn(author, seq, head_id)
 
     def held(self, author: bytes) -> int:
+        """The last seq of ``author`` we hold (0: none): what a link compares announcements
+        with before it grafts."""
         head = self.ours.get(author)
         return 0 if head is None else head[0]
 
@@ -52,6 +56,8 @@ class Gossip:
         return held if fork is None else min(held, fork - 1)
 
     def set_fork_points(self, points: Mapping[bytes, int]) -> None:
+        """Replace the known forks with the store's (after fork evidence was stored), so that
+        no link relays a forked author past the prefix every peer agrees on."""
         self.fork_points = dict(points)
 
     def claim_graft(self, author: bytes, seq: int, now: float, timeout: float) -> bool:

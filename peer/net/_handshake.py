@@ -20,11 +20,17 @@ from peer.net._wire import PROTOCOL_VERSION, Hello
 
 @attrs.frozen
 class Handshaken:
+    """An authenticated connection: the framed secure stream and the other side's ``Hello``,
+    whose peer id Noise has proved. The node decides from it whether to keep the connection
+    (roster, duplicates, limits) before any sync starts."""
+
     framed: FramedStream
     hello: Hello
 
 
 def prologue(class_id: bytes) -> bytes:
+    """What both sides bind into the Noise handshake: a different protocol or class makes it
+    fail, instead of two incompatible peers getting as far as exchanging messages."""
     return b"peerclass/1" + class_id
 
 
@@ -36,7 +42,14 @@ async def handshake(
     listen_port: int,
     deadline: float = HANDSHAKE_TIMEOUT,
 ) -> Handshaken:
-    """Authenticate ``stream`` within ``deadline`` seconds or raise HandshakeError."""
+    """Authenticate ``stream`` and exchange ``Hello``, within ``deadline`` seconds.
+
+    Only members of the class (holders of its secret) get past Noise, and each side proves
+    the identity key its ``Hello`` names, so the session that follows knows whom it syncs
+    with. The deadline is the node's ``handshake_timeout``: a socket that never speaks frees
+    its handshake slot. Every failure (timeout, broken connection, bad or foreign hello,
+    ourselves) is one HandshakeError with the reason; ``stream`` is the caller's to close.
+    """
     klass = membership.klass
     try:
         with trio.fail_after(deadline):

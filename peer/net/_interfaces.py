@@ -33,12 +33,17 @@ _IOCTLS = {
 
 @attrs.frozen
 class Interface:
+    """An interface discovery can broadcast on: its subnet's broadcast address is where our
+    beacons reach the LAN (``255.255.255.255`` would leave by the default route only)."""
+
     name: str
     address: str
     broadcast: str
 
 
 def can_read_interfaces() -> bool:
+    """Whether this platform lets us list interfaces (else discovery falls back to the
+    limited broadcast address and says so)."""
     return fcntl is not None and sys.platform in _IOCTLS and hasattr(socket, "if_nameindex")
 
 

@@ -48,7 +48,9 @@ log = logging.getLogger("peerclass.node")
 
 @attrs.define(eq=False)
 class Mesh:
-    """Live sessions, one per remote peer."""
+    """Live sessions, one per remote peer: the one place that decides which of two
+    connections between the same pair survives, and that tells the UI when the set changes
+    (``changed`` is replaced on every change, so a waiter never misses one)."""
 
     own_id: bytes
     max_connections: int
@@ -65,6 +67,8 @@ class Mesh:
         self.gossip = Gossip(self.own_id)
 
     def own_log_ahead(self, seq: int) -> None:
+        """Passed to every session: a peer holds our own log beyond ours (a copied data dir),
+        which the node must act on once, whichever connection saw it."""
         if self.on_own_log_ahead is not None:
             self.on_own_log_ahead(seq)
 
@@ -88,6 +92,8 @@ class Mesh:
         return None
 
     def remove(self, session: Session) -> None:
+        """Forget ``session`` when it ends, unless a newer connection to the same peer has
+        replaced it meanwhile (that one stays registered)."""
         current = self.sessions.get(session.remote_id)
         if current is not None and current[0] is session:
             del self.sessions[session.remote_id]
@@ -95,6 +101,7 @@ class Mesh:
             self._signal()
 
     def connected(self) -> set[bytes]:
+        """The peers with a live session now (a copy: safe to hold across an await)."""
         return set(self.sessions)
 
     def _signal(self) -> None:
@@ -104,7 +111,14 @@ class Mesh:
 
 @attrs.define(eq=False)
 class Node:
-    """Everything one running peer shares between its tasks (no nurseries kept here)."""
+    """One running peer: what its tasks share (mesh, discovery table, store, limits), and the
+    supervisor that runs them in one nursery tree (see the module's tree).
+
+    No nursery is kept on it: ``run`` owns them all, so cancelling ``run`` stops everything
+    and nothing outlives it. Configured by a :class:`NodeConfig`; the store is reached only
+    through ``store`` (an ``AsyncStore``), and the UI tasks are passed in, so this package
+    never imports the command line or the web UI.
+    """
 
     config: NodeConfig
     membership: Membership
@@ -147,10 +161,14 @@ class Node:
         *,
         task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Run until cancelled (or a signal); ``task_status`` gets the TCP port.
+        """Run the peer until cancelled, or until a signal or :meth:`request_stop` has
+        stopped it in stages; use with ``nursery.start``, which returns the TCP port once the
+        peer listens (port 0 in the config picks a free one: tests need that number).
 
-        ``ui`` are the user-facing tasks (console, web UI) supervised in the same root
-        nursery; the caller builds them, so this package never imports the CLI.
+        ``ui`` are the user-facing tasks (console, web UI), supervised in the same root
+        nursery so that a failure there stops the peer cleanly; the caller builds them, so
+        this package never imports the CLI. A failure inside one connection closes that
+        connection only. Raises what the listener raises if the port cannot be bound.
         """
         await self.store.refresh()
         await self.store.forget_strangers()
@@ -191,7 +209,9 @@ class Node:
         front.start_soon(self._dial_loop, connections)
 
     def request_stop(self) -> None:
-        """Begin the staged shutdown (what SIGINT / SIGTERM do)."""
+        """Begin the staged shutdown (what SIGINT / SIGTERM do): no new connections, a
+        goodbye on every session within ``goodbye_grace``, then cancel. Safe from any task,
+        and idempotent, so a UI command can ask for it."""
         self._stopping.set()
 
     async def _staged_shutdown(self, intake: trio.CancelScope, root: trio.CancelScope) -> None:

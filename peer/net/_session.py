@@ -55,6 +55,9 @@ def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
 
 @attrs.define
 class SessionStats:
+    """What one session did, for the node and the tests: whether a dial ended in a real
+    session (``messages_received``) decides the redial backoff; duplicates measure gossip."""
+
     events_sent: int = 0
     events_stored: int = 0
     duplicates: int = 0
@@ -63,7 +66,9 @@ class SessionStats:
 
 
 def outcome_of(result: IngestResult, *, pushed: bool) -> IngestOutcome:
-    """The machine's view of an ingest result: per author, the last event stored."""
+    """The machine's view of an ingest result (per author, the last event stored), so the
+    machine never sees the store's types. Duplicate authors count only for pushed batches:
+    a pushed duplicate means another path delivered first, which is what prunes a link."""
     stored: dict[bytes, tuple[int, bytes]] = {}
     for ev in result.stored:
         stored[ev.author] = (ev.seq, ev.id)
@@ -84,7 +89,14 @@ def outcome_of(result: IngestResult, *, pushed: bool) -> IngestOutcome:
 
 @attrs.define(eq=False)
 class Session:
-    """The protocol of one connection after the handshake; ``run`` returns when it ends."""
+    """The protocol of one connection after the handshake: the thin Trio driver of one
+    :class:`SyncMachine`, so that every decision stays testable without I/O.
+
+    The node makes one per connection and calls ``run`` in that connection's task; its
+    methods ``close`` and ``request_sync`` are safe to call from other tasks at any time
+    (before ``run`` too). The session never closes ``framed``: the node does, once ``run``
+    returned, so a goodbye can be sent first.
+    """
 
     framed: FramedStream
     store: AsyncStore

@@ -63,9 +63,12 @@ class SimStore:
 
     @property
     def max_local_id(self) -> int:
+        """The store's cursor, as ``AsyncStore.watch`` gives the session."""
         return len(self.refs)
 
     def append(self, author: bytes, branch: int = 0) -> bytes:
+        """Author the next event of ``author``'s log; a ``branch`` other than 0 signs a
+        different event at the same seq elsewhere, which is how a fork is simulated."""
         log = self.logs.setdefault(author, [])
         seq = len(log) + 1
         event_id = _event_id(author, seq, branch)
@@ -77,6 +80,7 @@ class SimStore:
         self.refs.append(Ref(len(self.refs) + 1, author, seq, event_id))
 
     def raw(self, author: bytes, seq: int) -> bytes:
+        """The event as it travels, padded to ``event_bytes`` so byte counts are realistic."""
         head = _RAW.pack(author, seq, self.logs[author][seq - 1])
         return head.ljust(self.event_bytes, b"\0")
 
@@ -118,6 +122,9 @@ class SimStore:
 
 @attrs.define(eq=False)
 class SimPeer:
+    """One simulated node: its store, the gossip state its links share, and one real
+    :class:`SyncMachine` per link (the code under study, unchanged)."""
+
     id: bytes
     store: SimStore
     gossip: Gossip
@@ -140,6 +147,9 @@ class Faults:
 
 @attrs.define
 class Counters:
+    """What the network carried, so a run can be judged by its cost (copies per useful
+    delivery, bytes), not only by whether it converged."""
+
     events_received: int = 0  # every event copy that arrived in an ``events`` message
     events_stored: int = 0  # the useful ones
     messages: int = 0
@@ -187,6 +197,8 @@ class Network:
     # ---- building ---------------------------------------------------------------------
 
     def add_peer(self, name: str | None = None) -> bytes:
+        """A new peer with an empty store; its id is derived from ``name``, so runs with one
+        seed are reproducible."""
         label = name or f"peer {len(self.peers)}"
         peer_id = hashlib.blake2b(label.encode(), digest_size=32).digest()
         self.peers[peer_id] = SimPeer(peer_id, SimStore(), Gossip(peer_id))
@@ -208,6 +220,8 @@ class Network:
         self._pump(b, a)
 
     def unlink(self, a: bytes, b: bytes) -> None:
+        """Cut the link both ways at once, dropping both machines, as a closed TCP
+        connection does (frames in flight on it are never delivered)."""
         for x, y in ((a, b), (b, a)):
             self.peers[x].machines.pop(y, None)
             self.faults.pop((x, y), None)
@@ -244,6 +258,8 @@ class Network:
     # ---- running ----------------------------------------------------------------------
 
     def run_until(self, t: float) -> None:
+        """Deliver everything due by virtual time ``t``: no real time passes, so a run of
+        minutes of gossip among hundreds of peers takes seconds."""
         while self._queue and self._queue[0][0] <= t:
             when, _, action = heapq.heappop(self._queue)
             self.now = max(self.now, when)
@@ -260,6 +276,7 @@ class Network:
         return None
 
     def converged(self) -> bool:
+        """Whether every peer holds the same logs (the end condition of a run)."""
         logs = [p.store.logs for p in self.peers.values()]
         return all(log == logs[0] for log in logs[1:])
 
@@ -361,6 +378,8 @@ class Network:
 
 @attrs.frozen
 class SimReport:
+    """One run's figures, as the benchmark prints them beside the real class's."""
+
     peers: int
     degree: int
     posts: int

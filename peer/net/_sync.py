@@ -67,6 +67,11 @@ MAX_AUTHORS = 10_000
 
 @attrs.frozen
 class SyncConfig:
+    """The machine's timings and caps, passed in rather than read from module constants so
+    that a test, the simulation or a node (``NodeConfig.sync``) can shorten them without
+    patching anything. Defaults are what a classroom uses; the wire format does not depend
+    on any of them."""
+
     ping_interval: float = PING_INTERVAL
     idle_timeout: float = IDLE_TIMEOUT
     full_serve_interval: float = FULL_SERVE_INTERVAL
@@ -89,13 +94,24 @@ class StoredRef(Protocol):
     """A newly stored event as the store's cursor lists it (``storage.EventRef`` is one)."""
 
     @property
-    def local_id(self) -> int: ...
+    def local_id(self) -> int:
+        """Its place in this store's arrival order: pushes follow it, never re-sent."""
+        ...
+
     @property
-    def author(self) -> bytes: ...
+    def author(self) -> bytes:
+        """Whose log it extends (per-author eager or lazy pushing)."""
+        ...
+
     @property
-    def seq(self) -> int: ...
+    def seq(self) -> int:
+        """Its seq in that log (announced heads, fork limits)."""
+        ...
+
     @property
-    def id(self) -> bytes: ...
+    def id(self) -> bytes:
+        """Its event id: heads carry it, so a fork shows in the vectors."""
+        ...
 
 
 @attrs.frozen
@@ -131,6 +147,9 @@ class IngestOutcome:
 
 @attrs.frozen
 class Send:
+    """Send ``message`` as it is (vectors, requests, announcements, keep-alives): the driver
+    bounds the send, the machine has already counted it as sent."""
+
     message: Message
 
 
@@ -159,6 +178,9 @@ class ReadStored:
 
 @attrs.frozen
 class Ingest:
+    """Store these received events (``pushed``: live gossip) and report the outcome to
+    ``ingested``: only the store can tell new events from duplicates, gaps and forks."""
+
     raws: list[bytes]
     pushed: bool
 
@@ -208,7 +230,14 @@ Notice = ForkSeen | OwnLogAhead
 
 @attrs.define(eq=False)
 class SyncMachine:
-    """One connection's sync and gossip decisions."""
+    """One connection's sync and gossip decisions, with no I/O and no clock of its own.
+
+    Sans-IO so the rules can be tested in microseconds with no mocks, and so the simulation
+    runs hundreds of peers on the same code: the driver (``_session``) feeds it what
+    happened with the time, and does what it returns. Everything the other side can make it
+    remember is capped by ``config.max_authors``; exceeding the cap is a ProtocolError, and
+    the driver closes this connection only.
+    """
 
     gossip: Gossip
     #: When the connection started (the driver's clock).

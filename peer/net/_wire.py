@@ -92,7 +92,8 @@ class Events:
 
 @attrs.frozen
 class Ping:
-    pass
+    """A keep-alive: a connection that hears nothing for the idle timeout is dead, so an idle
+    but healthy one must say something now and then."""
 
 
 @attrs.frozen
@@ -115,7 +116,8 @@ def _vector_body(heads: Vector) -> dict[bytes, bytes]:
 
 
 def encode(message: Message) -> bytes:
-    """A message as a frame (length prefix included)."""
+    """A message as a frame (length prefix included), ready for the stream. Refuses a frame
+    over MAX_FRAME here, because the receiver would refuse it and drop the connection."""
     body: dict[str, Any]
     match message:
         case Hello():
@@ -172,7 +174,9 @@ def _vector(value: object, what: str) -> Vector:
 
 
 def decode(data: bytes) -> Message:
-    """Parse one frame's payload, saying what is wrong with a bad one."""
+    """Parse one frame's payload. Strict, because the payload comes from another machine:
+    anything malformed, oversized or unknown is a ProtocolError saying what is wrong, and the
+    connection that sent it is closed (nothing half-parsed reaches the sync machine)."""
     try:
         body = unpack(data, what="frame")
     except ValidationError as exc:
