@@ -458,9 +458,7 @@ class Node:
             except OSError as exc:
                 log.info("could not connect to %s:%d: %s", addr[0], addr[1], exc)
                 return
-            outcome = await self._run_connection(
-                stream, initiator=True, host=addr[0], port=addr[1]
-            )
+            outcome = await self._run_connection(stream, initiator=True, host=addr[0], port=addr[1])
         finally:
             redial.ended(addr, outcome)
             dialing.discard(addr)
