@@ -205,30 +205,3 @@ def latest_tests_score(store: Store, me: Membership, submission_id: bytes) -> in
         return None
     latest = max(scored, key=lambda f: (f.ts, f.id))
     return terms[latest.id].tests_score
-
-
-def latest_rubric(store: Store, me: Membership, submission_id: bytes) -> dict[str, int]:
-    """The rubric points the latest instructor-weight feedback on the submission gave (a
-    grade or a regrade keeps them, whoever gave them)."""
-    staff = [
-        f
-        for f in list_feedback(store, me.klass.instructor, submission=submission_id)
-        if f.role == "instructor"
-    ]
-    terms = feedback_terms(store, [f.id for f in staff])
-    given = [f for f in staff if f.id in terms and terms[f.id].rubric]
-    if not given:
-        return {}
-    return terms[max(given, key=lambda f: (f.ts, f.id)).id].rubric
-
-
-def graded_score(
-    store: Store, me: Membership, problem_root: bytes, submission_id: bytes, tests_score: int
-) -> tuple[int, dict[str, int]]:
-    """The score a grade publishes: the tests' score, combined with the rubric points
-    already given when the problem has a rubric; and those points."""
-    rubric = problem_terms(store)[problem_root].rubric
-    if rubric is None:
-        return tests_score, {}
-    points = latest_rubric(store, me, submission_id)
-    return combined_score(rubric, tests_score, points), points

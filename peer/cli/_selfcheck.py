@@ -12,12 +12,9 @@ from pathlib import Path
 import attrs
 
 from peer.errors import UsageError
-from peer.grading import LANGUAGES, CheckResult, self_check
+from peer.grading import LANGUAGES, CheckResult, language_of_file, self_check
 from peer.log import CONTROL_RE, MAX_CHECK_DETAIL
 from storage.queries import Problem
-
-#: File name endings that say which language a solution is in, when ``--language`` does not.
-SUFFIXES = {".py": "python", ".c": "c"}
 
 
 def add_solution_args(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +22,8 @@ def add_solution_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("problem", metavar="PROBLEM_ID")
     parser.add_argument("file", type=Path, metavar="FILE")
     parser.add_argument(
-        "--language", help="python or c (default: from the file name, else the problem's first)"
+        "--language",
+        help=f"{' or '.join(LANGUAGES)} (default: from the file name, else the problem's first)",
     )
 
 
@@ -59,7 +57,8 @@ def choose_language(problem: Problem, requested: str | None, file: Path) -> str:
     if requested is not None:
         language = requested.strip().lower()
     else:
-        language = SUFFIXES.get(file.suffix.lower(), problem.languages[0])
+        guessed = language_of_file(file)
+        language = problem.languages[0] if guessed is None else guessed.name
     if language not in problem.languages:
         accepted = ", ".join(problem.languages)
         raise UsageError(

@@ -3,6 +3,10 @@
 A library (no CLI): callers run these blocking functions in a worker thread. Hidden tests
 only ever run inside bubblewrap (``SandboxUnavailable`` otherwise); a student's own code may
 run unsandboxed on their own computer for a self-check, when the caller says so.
+
+This package owns the language table (``LANGUAGE_TABLE``: one module per language in
+``peer.grading.languages``) and the :class:`Grader` the CLI and the web UI both grade with.
+It depends on ``peer.log``, ``peer.errors``, ``peer.identity`` and ``storage``.
 """
 
 from ._grade import CHECKER_LIMITS as CHECKER_LIMITS
@@ -11,10 +15,19 @@ from ._grade import GradeResult as GradeResult
 from ._grade import grade_submission as grade_submission
 from ._grade import outputs_match as outputs_match
 from ._grade import self_check as self_check
+from ._grader import CHOICES as CHOICES
+from ._grader import Choice as Choice
+from ._grader import Decision as Decision
+from ._grader import Grader as Grader
+from ._grader import Outcome as Outcome
+from ._grader import graded_score as graded_score
+from ._grader import latest_ids as latest_ids
+from ._grader import latest_rubric as latest_rubric
+from ._language import CompileStep as CompileStep
+from ._language import LanguageSpec as LanguageSpec
 from ._languages import COMPILE_LIMITS as COMPILE_LIMITS
 from ._languages import LANGUAGES as LANGUAGES
 from ._languages import CompileError as CompileError
-from ._languages import Language as Language
 from ._languages import Program as Program
 from ._languages import prepare_program as prepare_program
 from ._languages import run_program as run_program
@@ -38,3 +51,6 @@ from ._visibility import TestOutcome as TestOutcome
 from ._visibility import student_comment as student_comment
 from ._visibility import student_score as student_score
 from ._visibility import student_view as student_view
+from .languages import LANGUAGE_TABLE as LANGUAGE_TABLE
+from .languages import language_named as language_named
+from .languages import language_of_file as language_of_file

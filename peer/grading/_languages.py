@@ -1,46 +1,42 @@
-"""Turn a submission's source text into a program the sandbox can run, per language.
+"""Turn a submission's source text into a program the sandbox can run, by the language table.
 
-Two languages: ``python`` (``python3 main.py``) and ``c`` (``cc -O2 -std=c11 -o prog main.c
--lm``). C is compiled inside the sandbox too, with its own limits, since a compiler fed
-hostile source is attacked code as well; the binary comes back on the compiler run's stdout
-and goes into each test's sandbox as a file. A failed compile becomes a CompileError whose
-message is the compiler's, printable and short enough to show a student.
+What each language needs (its source file, its compile step, how it runs) is an entry of
+``peer.grading.languages``; this module does the same thing for all of them. A compile step
+runs inside the sandbox too, with its own limits, since a compiler fed hostile source is
+attacked code as well; the program comes back on the compiler run's stdout and goes into each
+test's sandbox as a file. A failed compile becomes a CompileError whose message is the
+compiler's, printable and short enough to show a student.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-import sys
 from pathlib import Path
-from typing import Literal, TypeGuard
 
 import attrs
 
 from peer.errors import UsageError
+from peer.grading._language import CompileStep
+from peer.grading.languages import LANGUAGES, language_named
 
 from ._sandbox import (
     DEFAULT_LIMITS,
     Limits,
     RunResult,
-    SandboxUnavailable,
     run_sandboxed,
     run_unsandboxed,
-    sandbox_python,
 )
 
 __all__ = [
     "COMPILE_LIMITS",
     "LANGUAGES",
     "CompileError",
-    "Language",
     "Program",
     "prepare_program",
     "run_program",
 ]
 
-Language = Literal["python", "c"]
-LANGUAGES: tuple[Language, ...] = ("python", "c")
 #: The compiler gets more room than a test run: cc1 alone maps a few hundred MiB.
 COMPILE_LIMITS = Limits(
     cpu_seconds=20,
@@ -56,14 +52,13 @@ MAX_COMPILE_MESSAGE_CHARS = 2000
 #: The source limit: far beyond any exercise, far below what could hurt.
 MAX_SOURCE_BYTES = 1024 * 1024
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_C_COMPILE = "cc -O2 -std=c11 -o prog main.c -lm >&2 && cat prog"
 
 
 @attrs.frozen
 class Program:
     """A submission ready to run: the command and the files its working directory holds."""
 
-    language: Language
+    language: str
     argv: tuple[str, ...]
     files: tuple[tuple[str, bytes], ...]
     executables: frozenset[str]
@@ -76,10 +71,6 @@ class CompileError:
     """The source did not compile; ``message`` is the compiler's, cleaned and shortened."""
 
     message: str
-
-
-def is_language(name: str) -> TypeGuard[Language]:
-    return name in LANGUAGES
 
 
 def prepare_program(
@@ -95,21 +86,23 @@ def prepare_program(
     own code on their own computer. Raises UsageError for an unknown language or an
     oversized source, SandboxUnavailable when a sandbox is needed and missing.
     """
-    if not is_language(language):
-        raise UsageError(f"unknown language {language!r}; use one of: {', '.join(LANGUAGES)}")
+    spec = language_named(language)
     data = source.encode("utf-8")
     if len(data) > MAX_SOURCE_BYTES:
         raise UsageError(f"the source is {len(data)} bytes; the limit is {MAX_SOURCE_BYTES}")
-    if language == "python":
-        python = _python(sandboxed)
-        argv = (python, "main.py") if sandboxed else (python, "-I", "main.py")
-        return Program("python", argv, (("main.py", data),), frozenset(), sandboxed)
-    _need_compiler(sandboxed)
-    compiled = _run(sandboxed, ["sh", "-c", _C_COMPILE], {"main.c": data}, (), compile_limits)
+    step = spec.compile
+    if step is None:
+        argv = spec.run(sandboxed)
+        return Program(spec.name, argv, ((spec.source_file, data),), frozenset(), sandboxed)
+    _need_tool(step, spec.display_name, sandboxed)
+    argv = spec.run(sandboxed)
+    command = f"{step.command} >&2 && cat {step.output}"
+    files = {spec.source_file: data}
+    compiled = _run(sandboxed, ["sh", "-c", command], files, (), compile_limits)
     if compiled.status != "ok":
         return CompileError(_compile_message(compiled))
-    files = (("prog", compiled.stdout),)
-    return Program("c", ("./prog",), files, frozenset({"prog"}), sandboxed)
+    made = ((step.output, compiled.stdout),)
+    return Program(spec.name, argv, made, frozenset({step.output}), sandboxed)
 
 
 def run_program(program: Program, stdin: bytes, limits: Limits = DEFAULT_LIMITS) -> RunResult:
@@ -131,22 +124,16 @@ def _run(
     return runner(argv, files, executables=executables, stdin=stdin, limits=limits)
 
 
-def _python(sandboxed: bool) -> str:
-    if not sandboxed:
-        return sys.executable
-    python = sandbox_python()
-    if python is None:
-        raise SandboxUnavailable(
-            "no Python for the sandbox; install python3: apt-get install python3"
-        )
-    return python
-
-
-def _need_compiler(sandboxed: bool) -> None:
-    """Refuse plainly when there is no ``cc``, rather than blame the student's source."""
-    found = Path("/usr/bin/cc").exists() if sandboxed else shutil.which("cc") is not None
+def _need_tool(step: CompileStep, display_name: str, sandboxed: bool) -> None:
+    """Refuse plainly when the compiler is missing, rather than blame the student's source
+    (the sandbox sees the system's directories, so look there when it is used)."""
+    found = (
+        Path("/usr/bin", step.tool).exists() if sandboxed else shutil.which(step.tool) is not None
+    )
     if not found:
-        raise UsageError("no C compiler (cc) here; install one: apt-get install gcc")
+        raise UsageError(
+            f"no {display_name} compiler ({step.tool}) here; install one: {step.install}"
+        )
 
 
 def _compile_message(result: RunResult) -> str:

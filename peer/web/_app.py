@@ -29,6 +29,7 @@ from peer.web._context import (
     template_gettext,
     tr,
 )
+from peer.web._grading import grade_post
 from peer.web._live import stream
 from peer.web._pages import (
     chat_delete,
@@ -93,6 +94,7 @@ def build_app(ctx: WebContext) -> Starlette:
         route("/problems", problems_page),
         route("/problems/{pid}", problem_page),
         route("/problems/{pid}", problem_post, ("POST",)),
+        route("/problems/{pid}/grade", grade_post, ("POST",)),
         route("/feedback", feedback_page),
         route("/submissions/{sid}", submission_page),
         route("/submissions/{sid}", feedback_post, ("POST",)),

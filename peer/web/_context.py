@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from peer.grading import LANGUAGE_TABLE
 from peer.i18n import (
     LOCALES,
     Translator,
@@ -216,7 +217,7 @@ def make_env() -> jinja2.Environment:
     env.globals["VERDICTS"] = VERDICTS
     env.globals["MAX_CHAT_TEXT"] = MAX_CHAT_TEXT
     env.globals["LATE_POLICIES"] = LATE_POLICIES
-    env.globals["ALL_LANGUAGES"] = ("python", "c")
+    env.globals["ALL_LANGUAGES"] = LANGUAGE_TABLE  # peer.grading's table: name, display name
     env.globals["MAX_SOLUTION_BYTES"] = MAX_SOLUTION_BYTES
     return env
 

@@ -245,6 +245,10 @@ async def problem_page(
         "solution": "",
         "language": view.problem.languages[0],
         "submitted": request.query_params.get("submitted"),
+        # the staff's grading form (peer.web._grading): its lines, its refusal, its fields
+        "graded": None,
+        "grade_error": None,
+        "grade_form": {},
     }
     values.update(extra)
     return ctx.page(request, "problem.html", status, nav="problems", view=view, **values)
