@@ -541,12 +541,21 @@ class Node:
         return "ran" if session.stats.messages_received else "refused"
 
     async def _anti_entropy(self) -> None:
-        """Every so often, compare vectors with one random peer to repair lost pushes."""
+        """Every so often, compare vectors with one random peer to repair lost pushes, and
+        with the instructor's peer when connected to it: its class board (issue 20) tells
+        each student's peer in sync or how far behind from the vectors it hears, so they are
+        at most one round old (one small message per student per round)."""
         while True:
             await trio.sleep(self.config.anti_entropy_interval * random.uniform(0.8, 1.2))
-            sessions = list(self.mesh.sessions.values())
-            if sessions:
-                random.choice(sessions)[0].request_sync()
+            sessions = dict(self.mesh.sessions)
+            if not sessions:
+                continue
+            chosen = {random.choice(list(sessions))}
+            instructor = self.membership.klass.instructor
+            if instructor in sessions and instructor != self.membership.peer_id:
+                chosen.add(instructor)
+            for peer in chosen:
+                sessions[peer][0].request_sync()
 
 
 @attrs.define(eq=False)

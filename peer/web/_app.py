@@ -32,6 +32,7 @@ from peer.web._context import (
 from peer.web._grading import grade_post
 from peer.web._live import stream
 from peer.web._pages import (
+    board_page,
     chat_delete,
     chat_dismiss,
     chat_edit,
@@ -55,7 +56,17 @@ from peer.web._pages import (
 from peer.web._security import TOKEN_REFUSED, Guard, session_cookie
 
 #: Responses that are not whole pages: no standing or unread count to gather for them.
-BARE = frozenset({"/events", "/chat/older", "/chat/unread.json", "/report", "/session", "/lang"})
+BARE = frozenset(
+    {
+        "/events",
+        "/chat/older",
+        "/chat/unread.json",
+        "/report",
+        "/session",
+        "/lang",
+        "/instructor/board.json",
+    }
+)
 
 
 def build_app(ctx: WebContext) -> Starlette:
@@ -99,6 +110,7 @@ def build_app(ctx: WebContext) -> Starlette:
         route("/submissions/{sid}", submission_page),
         route("/submissions/{sid}", feedback_post, ("POST",)),
         route("/instructor", instructor_page),
+        route("/instructor/board.json", board_page),
         route("/instructor/roster", roster_post, ("POST",)),
         route("/instructor/publish", publish_page),
         route("/instructor/publish", publish_post, ("POST",)),

@@ -17,6 +17,7 @@ import trio
 
 from peer.i18n import Translator, format_number, translator
 from peer.log import hlc
+from peer.web._board import board_signature
 from storage import AsyncStore
 
 #: Publish at most this often while events pour in (a catch-up of 50,000 events).
@@ -121,6 +122,7 @@ async def follow(store: AsyncStore, network: Network, live: Live) -> None:
     cursor = store.watch.max_local_id
     start_behind = 0
     last_sync: int | None = None
+    last_board: tuple[object, ...] = ()
     while True:
         with trio.move_on_after(POLL):
             await store.watch.wait_beyond(cursor)
@@ -138,7 +140,10 @@ async def follow(store: AsyncStore, network: Network, live: Live) -> None:
             receiving=start_behind - missing,
             expected=start_behind,
         )
-        live.publish(sync, content=advanced)
+        # A peer catching up changes the class board, not this store (issue 20).
+        board = board_signature(network, await store.heads()) if connected else ()
+        live.publish(sync, content=advanced or board != last_board)
+        last_board = board
         if advanced:
             await trio.sleep(THROTTLE)
 

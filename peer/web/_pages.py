@@ -26,6 +26,7 @@ from peer.report import Request as ReportRequest
 from peer.web import _authoring as authoring
 from peer.web import _chat_model as chat
 from peer.web import _model as model
+from peer.web._board import board_of, peers_now
 from peer.web._context import (
     N_,
     Forbidden,
@@ -38,7 +39,7 @@ from peer.web._context import (
     tr,
 )
 from storage import Store, dismiss_announcement
-from storage.queries import ChatMessage
+from storage.queries import ChatMessage, board_json
 
 
 def _conversation(request: Request) -> str:
@@ -358,7 +359,17 @@ def _instructor_only(ctx: WebContext) -> None:
 async def instructor_page(ctx: WebContext, request: Request) -> Response:
     _instructor_only(ctx)
     view = await ctx.read(model.instructor_view, ctx.me)
-    return ctx.page(request, "instructor.html", nav="instructor", view=view, formats=FORMATS)
+    board = await ctx.read(board_of, ctx.me.klass.instructor, peers_now(ctx.network))
+    return ctx.page(
+        request, "instructor.html", nav="instructor", view=view, formats=FORMATS, board=board
+    )
+
+
+async def board_page(ctx: WebContext, request: Request) -> Response:
+    """The class at a glance as JSON (``peerclass progress --live`` reads it)."""
+    _instructor_only(ctx)
+    board = await ctx.read(board_of, ctx.me.klass.instructor, peers_now(ctx.network))
+    return JSONResponse(board_json(board), headers={"cache-control": "no-store"})
 
 
 async def roster_post(ctx: WebContext, request: Request) -> Response:

@@ -68,6 +68,18 @@ class NodeNetwork:
                 merged[author] = max(merged.get(author, 0), seq)
         return merged
 
+    def heard(self) -> set[bytes]:
+        """Peers whose discovery beacons were heard lately (the class board, issue 20)."""
+        return set(self.node.table.live())
+
+    def peer_vectors(self) -> dict[bytes, dict[bytes, int]]:
+        """What each connected peer is known to hold (the class board, issue 20)."""
+        found: dict[bytes, dict[bytes, int]] = {}
+        for peer, (session, _) in list(self.node.mesh.sessions.items()):
+            if session.machine is not None:
+                found[peer] = dict(session.machine.remote_known)
+        return found
+
 
 def read_url(data_dir: Path) -> str | None:
     """A fresh one-time sign-in URL for the UI of the peer running on ``data_dir``, if it

@@ -4,6 +4,9 @@ from storage.queries._acceptance import Verdict as Verdict
 from storage.queries._acceptance import accepted_attempt as accepted_attempt
 from storage.queries._announcers import announcers as announcers
 from storage.queries._announcers import may_announce as may_announce
+from storage.queries._board import Board as Board
+from storage.queries._board import board_json as board_json
+from storage.queries._board import class_board as class_board
 from storage.queries._chat import ChatMessage as ChatMessage
 from storage.queries._chat import chat_log as chat_log
 from storage.queries._chat import iter_chat_log as iter_chat_log

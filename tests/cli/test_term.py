@@ -13,7 +13,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import signal
 import subprocess
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +26,13 @@ import pytest
 
 from peer.grading import sandbox_available
 from peer.log import hlc
-from peer.testing import PeerProcess, free_udp_port, wait_converged
+from peer.testing import (
+    PeerProcess,
+    free_udp_port,
+    peerclass_command,
+    wait_converged,
+    wait_until,
+)
 from tests.helpers import make_class, pc, pc_ok
 
 pytestmark = pytest.mark.skipif(
@@ -124,6 +133,7 @@ class Term:
     problems: dict[str, str]
     subs: dict[tuple[str, str], str]  # (student, problem) -> submission id
     log: dict[str, str]  # what commands printed, by step
+    peers: dict[str, PeerProcess]
 
     @property
     def all(self) -> list[Path]:
@@ -216,7 +226,8 @@ def term(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Term]:
               "--late-penalty", "20", "--late-cap", "20",
               "--supersedes", problems["Style"])  # fmt: skip
         wait_converged(dirs.all)
-        yield Term(root, kim, tia, ann, bob, cat, dan, problems, subs, log)
+        by_name = dict(zip(["Kim", "Tia", "Ann", "Bob", "Cat", "Dan"], peers, strict=True))
+        yield Term(root, kim, tia, ann, bob, cat, dan, problems, subs, log, by_name)
     finally:
         for peer in peers:
             if peer.process is not None and peer.process.poll() is None:
@@ -296,7 +307,8 @@ def test_rubric_points_combine_with_the_tests_as_the_rubric_file_says(term: Term
     assert bad.code != 0 and "criterion 'style' takes 0 to 30 points" in bad.err
     student = pc(term.bob, "feedback", "give", term.subs["Ann", "Style"], "--verdict", "accept",
                  "--comment", "x", "--rubric", "style=3")  # fmt: skip
-    assert student.code != 0 and "instructor or a TA" in student.err
+    assert student.code != 0  # a classmate can neither read it nor give rubric points
+    assert "instructor or a TA" in student.err or "cannot read that submission" in student.err
 
 
 def test_similarity_ranks_the_near_copies_first(term: Term) -> None:
@@ -371,3 +383,53 @@ def test_the_html_report_carries_the_gradebook(term: Term) -> None:
     table = html.split('<table class="gradebook">')[1].split("</table>")[0]
     assert '<th class="num">Total</th>' in table and "<strong>290</strong>" in table
     assert "(&minus;20)" in table  # Bob's Sum: late penalty shown
+
+
+def _board_row(lines: list[str], name: str) -> str:
+    """The newest drawing's row of ``name`` (each drawing ends with its "(from ...)" line)."""
+    ends = [i for i, line in enumerate(lines) if line.startswith("(from ")]
+    if not ends:
+        return ""
+    start = ends[-2] + 1 if len(ends) > 1 else 0
+    return next((line for line in lines[start : ends[-1]] if line.startswith(name + " ")), "")
+
+
+def test_the_class_at_a_glance_follows_a_peer_that_stops_and_returns(term: Term) -> None:
+    """``progress --live`` beside the instructor's running peer: each student's peer online
+    or last seen, in sync or how far behind, and their state on the open problems."""
+    env = {**os.environ, "PEERCLASS_DISCOVERY_ADDR": "127.255.255.255"}
+    board = subprocess.Popen(
+        peerclass_command(term.kim, "progress", "--live"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    lines: list[str] = []
+
+    def read() -> None:
+        assert board.stdout is not None
+        lines.extend(line.rstrip("\n") for line in board.stdout)
+
+    def row(name: str) -> str:
+        return _board_row(lines, name)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        names = ["Ann", "Bob", "Cat", "Dan"]
+        wait_until(lambda: all("online" in row(n) for n in names), 30, "everyone online")
+        header = next(line for line in lines if line.startswith("STUDENT"))
+        assert "WORDS" in header and "STYLE" in header and "SUM" not in header  # Sum is past due
+        assert "accepted" in row("Ann") and "revise" in row("Bob")  # Words, graded by the TA
+        assert "(from the running peer" in lines[-1]
+        wait_until(lambda: "in sync" in row("Dan"), 30, "Dan in sync")
+        assert term.peers["Dan"].stop() == 0
+        wait_until(lambda: "seen " in row("Dan"), 40, "Dan offline, with the time last seen")
+        assert "online" not in row("Dan") and "in sync" not in row("Dan")
+        pc_ok(term.kim, "chat", "send", "while you were away")  # Dan's peer falls behind
+        term.peers["Dan"].start()
+        wait_until(lambda: "online" in row("Dan"), 30, "Dan back online")
+        wait_until(lambda: "in sync" in row("Dan"), 30, "Dan caught up")
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}:\n" + "\n".join(lines[-24:])) from None
+    finally:
+        board.send_signal(signal.SIGTERM)
+        code = board.wait(timeout=15)
+    assert code == 0
