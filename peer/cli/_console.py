@@ -26,6 +26,7 @@ from peer.cli._console_chat import (
     waiting_lines,
 )
 from peer.cli._output import display_width, safe_line
+from peer.cli._seen import Announcer, Seen
 from peer.cli._speech import _, number, when
 from peer.errors import PeerclassError, UsageError
 from peer.identity import Membership, short_id
@@ -38,7 +39,7 @@ from peer.log import (
     normalize_newlines,
     seal,
 )
-from storage import AsyncStore, ClassNames, Store
+from storage import AsyncStore, Store
 from storage.queries import (
     chat_rooms,
     has_submitted,
@@ -52,22 +53,6 @@ log = logging.getLogger("peerclass.console")
 
 if TYPE_CHECKING:
     from peer.cli._console_chat import Resolver
-
-
-@attrs.frozen
-class Seen:
-    """What an announcer may consult. Announcers run in a worker thread, so they may query
-    the (blocking) store, e.g. to tell whether a review is of one of our submissions."""
-
-    me: Membership
-    store: Store
-    names: ClassNames
-
-    def name_of(self, author: bytes) -> str:
-        return f"{self.names.label(author)} ({short_id(author)})"
-
-
-Announcer = Callable[[Event, Seen], str | None]
 
 
 def _announce_problem(event: Event, seen: Seen) -> str | None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from peer.cli._message_text import message_lines, short_message_id
+from peer.cli._seen import Seen
 from peer.cli._speech import _
 from peer.errors import UsageError
 from peer.identity import Membership, short_id
@@ -27,9 +27,6 @@ from storage.queries import (
     pending_duties,
     roster_entries,
 )
-
-if TYPE_CHECKING:
-    from peer.cli._console import Seen
 
 
 def announce_chat(event: Event, seen: Seen) -> str | None:
