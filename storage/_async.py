@@ -48,6 +48,8 @@ class StoreWatch:
     _changed: trio.Event = attrs.field(factory=trio.Event)
 
     def advance(self, local_id: int) -> None:
+        """Note that the store now holds up to ``local_id``, waking whoever waits for it: the gossip
+        and the live pages sleep on this instead of polling the database."""
         if local_id > self.max_local_id:
             self.max_local_id = local_id
             self._changed.set()
@@ -140,6 +142,9 @@ class AsyncStore:
             await self.refresh()
 
     async def ingest(self, raws: Sequence[bytes]) -> IngestResult:
+        """Store events received from other peers, in the writer thread so receiving never blocks
+        the event loop or races our own authoring; the watch wakes only when something new was
+        stored, so a batch of duplicates costs no round of gossip."""
         result = await self._run_write(self.store.ingest, raws)
         if result.stored:  # a batch of duplicates changes nothing worth a look
             await self.refresh()
@@ -148,14 +153,20 @@ class AsyncStore:
     async def append(
         self, key: nacl.signing.SigningKey, kind: str, body: Mapping[str, Any]
     ) -> Event:
+        """Author one event as the next in our own log, in the writer thread (one writer at a time,
+        a full disk noted in :attr:`health`), and wake the watchers so it is gossiped at once."""
         return await self._write(self.store.append, key, kind, body)
 
     async def append_many(
         self, key: nacl.signing.SigningKey, items: Sequence[tuple[str, Mapping[str, Any]]]
     ) -> list[Event]:
+        """Author several events in one durable transaction (group commit): lines typed faster than
+        the disk syncs share one sync instead of queueing behind it."""
         return await self._write(self.store.append_many, key, items)
 
     async def record_peer(self, peer_id: bytes, address: str | None, *, connected: bool) -> None:
+        """Note whom we met and whether we are still connected, as a write through the one writer:
+        ``peerclass peers``, presence and the board read it."""
         await self._run_write(lambda: self.store.record_peer(peer_id, address, connected=connected))
 
     async def forget_strangers(self) -> int:
@@ -172,11 +183,13 @@ class AsyncStore:
         await self._run_write(self.store.note_own_log_elsewhere, seq, reason)
 
     async def strangers_among(self, peer_ids: Sequence[bytes]) -> set[bytes]:
-        """:meth:`Store.strangers_among` off the event loop."""
+        """Which of ``peer_ids`` are no member we know, read off the event loop: the node asks this
+        each round it checks its connections, and SQLite must not stall the loop."""
         return await self._read(self.store.strangers_among, peer_ids)
 
     async def names(self) -> ClassNames:
-        """:meth:`Store.names` off the event loop."""
+        """Display names as the roster gives them, read off the event loop: the console and the web
+        UI name authors without blocking."""
         return await self._read(self.store.names)
 
     async def query(self, fn: Callable[..., T], *args: Any) -> T:
@@ -186,29 +199,46 @@ class AsyncStore:
         return await self._read(fn, self.store, *args)
 
     async def roster_state(self, peer_id: bytes) -> str | None:
-        """:meth:`Store.roster_state` off the event loop."""
+        """``member``, ``pending`` or ``removed`` for ``peer_id``, read off the event loop: the
+        session asks it for every peer that connects."""
         return await self._read(self.store.roster_state, peer_id)
 
     async def heads(self) -> dict[bytes, int]:
+        """The version vector, read off the event loop: what a sync tells the other side so it sends
+        only what is missing."""
         return await self._read(self.store.heads)
 
     async def vector(self) -> dict[bytes, tuple[int, bytes]]:
+        """The version vector with head ids, read off the event loop: equal seqs with different ids
+        reveal a fork during a sync."""
         return await self._read(self.store.vector)
 
     async def fork_points(self) -> dict[bytes, int]:
+        """Where each forked log may differ, read off the event loop: a sync resends from there
+        rather than from the start."""
         return await self._read(self.store.fork_points)
 
     async def forked_authors(self) -> set[bytes]:
+        """Authors caught forking their log, read off the event loop: the console and pages warn
+        about them."""
         return await self._read(self.store.forked_authors)
 
     async def events_after(self, cursor: int, limit: int) -> list[StoredEvent]:
+        """A page of events after a cursor, read off the event loop: followers page through arrivals
+        without holding the whole history."""
         return await self._read(self.store.events_after, cursor, limit)
 
     async def refs_after(self, cursor: int, limit: int) -> list[EventRef]:
+        """A page of event positions without their bytes, read off the event loop: the gossip first
+        decides what it needs, then fetches only that with :meth:`raws`."""
         return await self._read(self.store.refs_after, cursor, limit)
 
     async def raws(self, local_ids: Sequence[int]) -> list[bytes]:
+        """The bytes of the chosen events, read off the event loop: the second half of
+        :meth:`refs_after`."""
         return await self._read(self.store.raws, local_ids)
 
     async def events_range(self, author: bytes, after_seq: int, limit: int) -> list[bytes]:
+        """A page of one author's log after a seq, read off the event loop: how a catch-up fills
+        another peer's gap one page at a time."""
         return await self._read(self.store.events_range, author, after_seq, limit)

@@ -30,10 +30,14 @@ class Reader:
 
     @property
     def peer_id(self) -> bytes:
+        """Whose sealed bodies these are: projections made for one identity must be remade when
+        another opens the store."""
         return bytes(self.signing_key.verify_key)
 
     @property
     def is_instructor(self) -> bool:
+        """Whether this identity is the class key itself (the founding instructor): the cheap check
+        for code that needs no roster to know it."""
         return self.peer_id == self.instructor
 
 

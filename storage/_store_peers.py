@@ -32,8 +32,8 @@ class PeerBook(RosterReads):
     """Peers and strangers (built on the roster: a stranger is someone it does not admit)."""
 
     def record_peer(self, peer_id: bytes, address: str | None, *, connected: bool) -> None:
-        """Note that we met ``peer_id`` now, at ``address``, and whether we still are: the
-        presence list and the redial after a restart read it."""
+        """Note that we met ``peer_id`` now, at ``address``, and whether we still are: ``peerclass
+        peers``, the console's presence and the board read it."""
         values = {"address": address, "last_seen": now_ms(), "connected": connected}
         with self._write() as conn:
             done = conn.execute(update(peers).where(peers.c.id == peer_id).values(**values))
@@ -79,9 +79,9 @@ class PeerBook(RosterReads):
             return int(done.rowcount)
 
     def set_running(self, pid: int | None) -> None:
-        """Record (or clear) the pid of the ``peerclass run`` using this data dir, so a second
-        one refuses to start; clearing also marks every peer disconnected, since the node
-        that was connected to them is gone."""
+        """Record (or clear) the pid of the ``peerclass run`` using this data dir, so other commands
+        (``peers``, ``status``, ``ui``) can say whether the peer is running; clearing also marks
+        every peer disconnected, since the node that was connected to them is gone."""
         with self._write() as conn:
             conn.execute(delete(meta).where(meta.c.key == "node_pid"))
             if pid is None:
@@ -90,7 +90,8 @@ class PeerBook(RosterReads):
                 conn.execute(insert(meta).values(key="node_pid", value=str(pid)))
 
     def running_pid(self) -> int | None:
-        """The pid recorded by :meth:`set_running`, for the one-node-per-data-dir check."""
+        """The pid :meth:`set_running` recorded: commands tell the person whether their peer is
+        running, and so whether what they see is live."""
         with self._read() as conn:
             value = conn.execute(select(meta.c.value).where(meta.c.key == "node_pid")).scalar()
         return None if value is None else int(value)

@@ -70,19 +70,20 @@ class CursorReads(StoreBase):
             return {row[0]: max(1, int(row[1])) for row in conn.execute(query)}
 
     def forked_authors(self) -> set[bytes]:
-        """Authors caught signing two versions of their log: their logs are frozen here and
-        the UI warns about them."""
+        """Authors caught signing two versions of their log: ``peers`` and the pages warn about
+        them, since what they wrote may differ from peer to peer."""
         with self._read() as conn:
             rows = conn.execute(select(heads.c.author).where(heads.c.forked.is_(True)))
             return {row.author for row in rows}
 
     def fork_count(self) -> int:
-        """How many fork proofs are kept: the status line reports it without loading them."""
+        """How many fork proofs are kept: ``status`` reports it without loading them."""
         with self._read() as conn:
             return int(conn.execute(select(func.count()).select_from(forks)).scalar_one())
 
     def event_count(self) -> int:
-        """How many events are stored: for status lines and figures, not for paging."""
+        """How many events are stored: for ``status`` and the benchmarks' checks, a count without
+        reading the events."""
         with self._read() as conn:
             return int(conn.execute(select(func.count()).select_from(events)).scalar_one())
 
@@ -139,8 +140,8 @@ class CursorReads(StoreBase):
             return list(conn.execute(query).scalars().all())
 
     def event_by_id(self, event_id: bytes) -> Event | None:
-        """The event with this id, decoded, or None: commands that name an event (a reply,
-        a grade) check it exists before authoring about it."""
+        """The event with this id, decoded, or None: commands check an event's author and kind
+        before they act on it (only one's own problem may be revised)."""
         with self._read() as conn:
             raw = conn.execute(select(events.c.raw).where(events.c.id == event_id)).scalar()
         return None if raw is None else decode_event(raw)

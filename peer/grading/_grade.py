@@ -89,7 +89,9 @@ class CheckResult:
 
 
 def outputs_match(expected: bytes, actual: bytes) -> bool:
-    """Equal once trailing whitespace on every line and trailing blank lines are dropped."""
+    """Equal once trailing whitespace on every line and trailing blank lines are dropped: a missing
+    final newline or a stray space is not a wrong answer, and students should not lose points to
+    what they cannot see."""
     return _normalised(expected) == _normalised(actual)
 
 

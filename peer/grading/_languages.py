@@ -106,7 +106,8 @@ def prepare_program(
 
 
 def run_program(program: Program, stdin: bytes, limits: Limits = DEFAULT_LIMITS) -> RunResult:
-    """Run ``program`` once on ``stdin`` in a fresh sandbox (or scratch dir, if unsandboxed)."""
+    """Run ``program`` once on ``stdin`` in a fresh sandbox (or scratch dir, if unsandboxed): a
+    fresh one per test, so no test can leave files or processes behind for the next."""
     return _run(
         program.sandboxed, program.argv, dict(program.files), program.executables, limits, stdin
     )

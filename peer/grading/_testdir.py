@@ -115,11 +115,15 @@ class TestSuite:
 
     @property
     def total_weight(self) -> int:
+        """The sum of the tests' weights: scores are earned weight over this, so a heavy test counts
+        for more than a quick one."""
         return sum(test.weight for test in self.tests)
 
 
 def load_test_folder(folder: Path) -> TestSuite:
-    """The TestSuite in ``folder``; UsageError naming the file and the fix for any problem."""
+    """The TestSuite in ``folder``; UsageError naming the file and the fix for any problem, before
+    anything runs, so a mistake in the instructor's folder never becomes a wrong verdict for a
+    student."""
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder of tests")
     inputs: dict[str, Path] = {}

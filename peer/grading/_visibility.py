@@ -62,7 +62,8 @@ def student_view(hidden_detail: str, outcome: TestOutcome) -> TestOutcome:
 
 
 def student_score(shown: Sequence[TestOutcome], weights: dict[str, int]) -> int:
-    """Earned weight over total weight, times 100, rounded down, from the student's view."""
+    """Earned weight over total weight, times 100, rounded down, from the student's view: computed
+    from what the student may see, so the score cannot tell more than the comment does."""
     total = sum(weights[t.name] for t in shown)
     if total == 0:
         return 0
@@ -73,7 +74,8 @@ def student_score(shown: Sequence[TestOutcome], weights: dict[str, int]) -> int:
 def student_comment(
     shown: Sequence[TestOutcome], score: int, hidden_detail: str = DEFAULT_HIDDEN_DETAIL
 ) -> str:
-    """The comment sealed in the grade: built from :func:`student_view` outcomes only."""
+    """The comment sealed in the grade: built from :func:`student_view` outcomes only, so no test
+    input, expected output or program output can leak through it."""
     count = len(shown)
     failed = [t for t in shown if not t.passed]
     if not failed:

@@ -27,7 +27,8 @@ class Verdict:
 
 
 def accepted_attempt(verdicts: Iterable[Verdict]) -> int | None:
-    """The attempt the deciding verdicts accepted, or None if the work is not accepted."""
+    """The attempt the deciding verdicts accepted, or None if the work is not accepted: the board,
+    the report and the gradebook call this one rule, so they never disagree."""
     ordered = sorted(verdicts, key=lambda v: (v.ts, v.id))
     by_instructor = [v for v in ordered if v.role == "instructor"]
     if by_instructor:

@@ -29,5 +29,6 @@ def announcers(store: Store) -> frozenset[bytes]:
 
 
 def may_announce(store: Store, peer_id: bytes) -> bool:
-    """Whether ``peer_id`` holds the instructor's role on the roster now."""
+    """Whether ``peer_id`` holds the instructor's role on the roster now: only then does its
+    announcement pin for everyone, so a student cannot shout over the class."""
     return peer_id in announcers(store)

@@ -196,7 +196,8 @@ def _to_problem(row: Any, roster: Roster, names: ClassNames) -> Problem:
 
 
 def list_problems(store: Store, instructor: bytes) -> list[Problem]:
-    """The newest revision of every problem, in order of first publication."""
+    """The newest revision of every problem, in order of first publication: lists show each problem
+    once, as its author last wrote it, in an order every peer agrees on."""
     is_newest = ~exists().where(
         _newer_problem.c.root == problems.c.root, _newer_problem.c.seq > problems.c.seq
     )
@@ -213,7 +214,8 @@ def list_problems(store: Store, instructor: bytes) -> list[Problem]:
 
 
 def get_problem(store: Store, problem_id: bytes, instructor: bytes) -> Problem | None:
-    """That exact revision of a problem, if held."""
+    """That exact revision of a problem, if held: a submission names the revision it answered, which
+    may not be the newest."""
     query = _problem_query().where(problems.c.event_id == problem_id)
     names = store.names()
     with store.read() as conn:
@@ -223,7 +225,8 @@ def get_problem(store: Store, problem_id: bytes, instructor: bytes) -> Problem |
 
 
 def newest_revision(store: Store, problem_id: bytes, instructor: bytes) -> Problem | None:
-    """The newest revision of the thread ``problem_id`` belongs to, if held."""
+    """The newest revision of the thread ``problem_id`` belongs to, if held: any revision's id (an
+    old link, a short prefix) must lead to what the problem says now."""
     root = select(problems.c.root).where(problems.c.event_id == problem_id).scalar_subquery()
     query = _problem_query().where(problems.c.root == root).order_by(problems.c.seq.desc())
     names = store.names()
@@ -234,7 +237,8 @@ def newest_revision(store: Store, problem_id: bytes, instructor: bytes) -> Probl
 
 
 def next_attempt(store: Store, author: bytes, problem: bytes) -> int:
-    """The attempt number ``author``'s next submission to ``problem`` must carry."""
+    """The attempt number ``author``'s next submission to ``problem`` must carry: every peer checks
+    the numbers run 1, 2, 3 with no gap, so the author must count the same way."""
     with store.read() as conn:
         return count_attempts(conn, author, problem) + 1
 
@@ -349,7 +353,8 @@ def list_submissions(
 
 
 def get_submission(store: Store, submission_id: bytes) -> SubmissionDetail | None:
-    """A submission with its solution and self-check, if it and its problem are held."""
+    """A submission with its solution and self-check, if it and its problem are held: one read for
+    the pages and commands that show the code itself (lists leave it out, it can be large)."""
     query = _submission_query().where(submissions.c.event_id == submission_id)
     names = store.names()
     with store.read() as conn:
@@ -377,6 +382,8 @@ class SubmissionRef:
 
 
 def submission_ref(store: Store, submission_id: bytes) -> SubmissionRef | None:
+    """Author, problem and attempt of a submission, even when its problem has not arrived: feedback
+    and rubric points must check whom and what they are about before the problem links up."""
     query = select(submissions.c.author, submissions.c.problem, submissions.c.attempt).where(
         submissions.c.event_id == submission_id
     )
@@ -386,7 +393,8 @@ def submission_ref(store: Store, submission_id: bytes) -> SubmissionRef | None:
 
 
 def has_submitted(store: Store, author: bytes, problem: bytes) -> bool:
-    """Whether ``author`` submitted to ``problem`` or to any revision of its thread."""
+    """Whether ``author`` submitted to ``problem`` or to any revision of its thread: a student may
+    review classmates' work only on a problem they tried themselves."""
     root = select(problems.c.root).where(problems.c.event_id == problem).scalar_subquery()
     in_thread = select(problems.c.event_id).where(problems.c.root == root)
     query = select(
@@ -488,8 +496,8 @@ def review_queue(store: Store, instructor: bytes) -> list[Submission]:
 
 
 def students(store: Store, instructor: bytes) -> list[bytes]:
-    """Everyone but the instructors and TAs who has a profile or a submission, by name
-    then id."""
+    """Everyone but the instructors and TAs who has a profile or a submission, by name then id: the
+    report and the board list the class, and a roster (where there is one) decides who is in it."""
     names = store.names()
     with store.read() as conn:
         authors = set(names) | set(conn.execute(select(submissions.c.author)).scalars())

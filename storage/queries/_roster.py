@@ -34,7 +34,8 @@ MAX_DUTIES = 200
 
 
 def roster_entries(store: Store, instructor: bytes) -> list[RosterEntry]:
-    """Everyone the roster knows (members, pending, removed), by state then name."""
+    """Everyone the roster knows (members, pending, removed), by state then name: the instructor
+    admits and removes from this list, the pending first to act on."""
     with store.read() as conn:
         roster = load_roster(conn, instructor)
     order = {"member": 0, "pending": 1, "removed": 2}
@@ -121,7 +122,8 @@ def _refusal(conn: Any, peer: bytes, reason: str) -> Duty:
 
 
 def removal_note(store: Store, peer_id: bytes) -> str | None:
-    """What a removed identity is told when it connects (None for anyone else)."""
+    """What a removed identity is told when it connects (None for anyone else): a student removed
+    from the class learns why instead of seeing the network go quiet."""
     roster = store.roster()
     entry = None if roster is None else roster.entries.get(peer_id)
     if entry is None or entry.state != "removed":

@@ -58,7 +58,8 @@ class ProblemTerm:
 
 
 def problem_terms(store: Store) -> dict[bytes, ProblemTerm]:
-    """Thread root -> its newest revision's late penalty, cap and rubric."""
+    """Thread root -> its newest revision's late penalty, cap and rubric: a revision may change the
+    terms, and grades follow the newest."""
     query = select(
         problems.c.root, problems.c.late_penalty, problems.c.late_cap, problems.c.rubric
     ).order_by(problems.c.seq)
@@ -83,7 +84,8 @@ class FeedbackTerm:
 
 
 def feedback_terms(store: Store, ids: Collection[bytes]) -> dict[bytes, FeedbackTerm]:
-    """Feedback id -> its tests hash, tests score and rubric points."""
+    """Feedback id -> its tests hash, tests score and rubric points: a regrade needs to know which
+    tests judged, and a grade keeps the hand-marked points."""
     query = select(
         feedback.c.event_id, feedback.c.tests_hash, feedback.c.tests_score, feedback.c.rubric
     ).where(feedback.c.event_id.in_(list(ids)))

@@ -140,7 +140,8 @@ def _suffix_min(rows: Iterable[tuple[int, int]]) -> tuple[list[int], list[int]]:
 
 
 def load_attestor(store: Store) -> Attestor | None:
-    """The store's attestor (None without a reader: the instructor key is unknown)."""
+    """The store's attestor (None without a reader: the instructor key is unknown), so callers can
+    tell witnessed times from claimed ones when they judge lateness."""
     reader = store.reader
     if reader is None:
         return None
@@ -152,7 +153,8 @@ def load_attestor(store: Store) -> Attestor | None:
 
 
 def is_witness(store: Store) -> bool:
-    """Whether this store's identity witnesses for its class now."""
+    """Whether this store's identity witnesses for its class now: only a witness writes checkpoints,
+    so the others need not run the timers."""
     reader = store.reader
     if reader is None:
         return False
