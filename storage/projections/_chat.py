@@ -9,6 +9,8 @@ from storage.schema import profiles
 
 
 def project_profile(conn: Connection, event: Event) -> None:
+    """Keep each author's newest profile (by ts, then seq): a profile is a claim, so the newest wins
+    on every peer in the same way, whatever order they arrive in."""
     row = conn.execute(
         select(profiles.c.ts, profiles.c.seq).where(profiles.c.author == event.author)
     ).first()

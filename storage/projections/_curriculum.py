@@ -20,6 +20,8 @@ from storage.schema import feedback, problems, submissions
 
 
 def project_problem(conn: Connection, event: Event) -> None:
+    """Record a problem revision in its thread, refusing a revision of someone else's problem: only
+    a problem's author may change what it asks."""
     body = event.body
     supersedes: bytes | None = body.get("supersedes")
     root = event.id
@@ -56,6 +58,8 @@ def project_problem(conn: Connection, event: Event) -> None:
 
 
 def project_submission(conn: Connection, event: Event) -> None:
+    """Record a submission, refusing an attempt number out of sequence, so every peer counts
+    attempts the same way; sealed content is written only where this identity can open it."""
     body = event.body
     expected = count_attempts(conn, event.author, body["problem"]) + 1
     if body["attempt"] != expected:
@@ -77,6 +81,8 @@ def project_submission(conn: Connection, event: Event) -> None:
 
 
 def project_feedback(conn: Connection, event: Event) -> None:
+    """Record feedback (or a revision of the reviewer's own earlier feedback), refusing feedback on
+    one's own work: every peer applies the same checks, so all agree which verdicts count."""
     body = event.body
     # The author's own submissions always precede their feedback in their log (a hash chain
     # cannot name a later event), so this check gives the same verdict on every peer.
@@ -113,6 +119,8 @@ def project_feedback(conn: Connection, event: Event) -> None:
 
 
 def count_attempts(conn: Connection, author: bytes, problem: bytes) -> int:
+    """How many submissions ``author`` made to ``problem``: attempt numbers must run without a gap,
+    and both the author (``next_attempt``) and every receiving peer count with this."""
     query = (
         select(func.count())
         .select_from(submissions)

@@ -113,6 +113,8 @@ def _decrypt(kind: str, envelope: dict[str, Any], key: bytes) -> Opened:
 
 
 def known_key(conn: Connection, event_id: bytes) -> bytes | None:
+    """The content key this store holds for a sealed event, if any: a share may arrive before or
+    after the event it unlocks, and either order must end with it opened."""
     key = conn.execute(
         select(content_keys.c.key).where(content_keys.c.event_id == event_id)
     ).scalar()

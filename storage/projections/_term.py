@@ -16,6 +16,8 @@ from storage.schema import extensions
 
 
 def project_extension(conn: Connection, event: Event) -> None:
+    """Record an extension where this identity can open it: a student's own due date moves only for
+    them and the staff, so everywhere lateness is computed reads this table."""
     conn.execute(
         insert(extensions).values(
             **envelope(event),

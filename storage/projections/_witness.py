@@ -17,6 +17,9 @@ from storage.schema import checkpoint_heads, checkpoints, class_settings
 
 
 def project_checkpoint(conn: Connection, event: Event) -> None:
+    """Record a witness's checkpoint (the heads it held at a time), refusing one that goes back
+    behind its author's earlier checkpoint: lateness is judged against these, so a witness must not
+    be able to rewrite what it saw."""
     body = event.body
     time = body["time"]
     last = conn.execute(
@@ -52,6 +55,8 @@ def project_checkpoint(conn: Connection, event: Event) -> None:
 
 
 def project_settings(conn: Connection, event: Event) -> None:
+    """Record the class's time settings (witnesses, allowed skew): every peer must judge lateness by
+    the same rules, read from the log rather than from local configuration."""
     body = event.body
     conn.execute(
         insert(class_settings).values(
