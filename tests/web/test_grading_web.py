@@ -114,6 +114,8 @@ def test_a_student_may_not_grade(course: Course) -> None:
         student.sign_in()
         page = student.client.get(f"/problems/{course.problem}")
         assert "/grade" not in page.text
+        suffixes = ",".join(suffix for spec in LANGUAGE_TABLE for suffix in spec.suffixes)
+        assert f'accept="{suffixes},.txt,text/plain"' in page.text  # the table's file endings
         status, _text = _grade(student, course.problem, str(course.tests))
         assert status == 403
 
@@ -125,3 +127,13 @@ def test_the_publish_form_lists_the_language_table(teacher_ui: Ui) -> None:
     for spec in LANGUAGE_TABLE:
         assert f'value="{spec.name}"' in page.text
         assert f"> {spec.display_name}</label>" in page.text
+
+
+def test_submitted_code_is_coloured_by_the_lexer_the_table_names() -> None:
+    from markupsafe import Markup
+
+    from peer.web._highlight import highlight
+
+    for spec in LANGUAGE_TABLE:
+        shown = highlight("x = 1\n", spec.name)
+        assert isinstance(shown, Markup) and "tok-" in shown, spec.name
