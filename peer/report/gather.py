@@ -7,6 +7,7 @@ other curriculum query; feedback keeps every version, which the curriculum lists
 
 from __future__ import annotations
 
+from peer.log import hlc
 from peer.report.model import FeedbackVersion, Problem, Snapshot, Submission
 from storage import Store
 from storage.queries import (
@@ -47,6 +48,7 @@ def gather(store: Store, instructor: bytes) -> Snapshot:
             checks_total=s.checks_total or 0,
             late=s.late,
             days_late=s.days_late,
+            attested=None if s.attested_apart is None else hlc.from_ms(s.attested_apart),
         )
         for s in list_submissions(store)
     )

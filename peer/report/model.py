@@ -43,6 +43,9 @@ class Submission:
     checks_total: int
     late: bool = False  # by the problem's due date and late policy (peer.log.is_late)
     days_late: int = 0  # started days after the student's due date (an extension's, if any)
+    #: When a witness first held it, as HLC, where that is further from ``ts`` than the
+    #: class's allowed skew (issue 18: what decided ``late``), else None.
+    attested: int | None = None
 
 
 @attrs.frozen
@@ -137,6 +140,7 @@ class Attempt:
     feedback: tuple[Thread, ...]
     late: bool = False
     days_late: int = 0
+    attested: int | None = None  # HLC; see ``Submission.attested``
 
 
 @attrs.frozen

@@ -94,6 +94,11 @@ def _time(ts: int) -> str:
 LATE_PILL = '<span class="pill late">late</span>'
 
 
+def _witnessed(a: Attempt) -> str:
+    """When a witness first held it, where that differs from the claimed time (issue 18)."""
+    return "" if a.attested is None else f'<span class="muted">witnessed {_time(a.attested)}</span>'
+
+
 def _due(due_ms: int | None) -> str:
     if due_ms is None:
         return '<span class="muted">no due date</span>'
@@ -273,7 +278,7 @@ def _attempt(a: Attempt) -> Iterator[str]:
     )
     yield (
         f'<div class="attempt"><div class="attempt-head"><strong>Attempt {a.number}</strong>'
-        f"{_time(a.ts)}{LATE_PILL if a.late else ''}"
+        f"{_time(a.ts)}{_witnessed(a)}{LATE_PILL if a.late else ''}"
         f"<span>{escape(a.language)}</span>{checks}"
         f'<span class="id">{short(a.submission_id)}</span></div>\n'
     )

@@ -150,6 +150,7 @@ def _attempt(a: Attempt) -> Iterator[str]:
     yield (
         f"#### Attempt {a.number} · {when(a.ts)} · {escape(a.language)}"
         f" · checks {a.checks_passed}/{a.checks_total}{' · **late**' if a.late else ''}"
+        f"{'' if a.attested is None else f' · witnessed {when(a.attested)}'}"
     )
     yield ""
     if not a.feedback:

@@ -156,6 +156,7 @@ def _attempt(s: Submission, threads: Mapping[bytes, list[Thread]]) -> Attempt:
         feedback=tuple(threads.get(s.id, ())),
         late=s.late,
         days_late=s.days_late,
+        attested=s.attested,
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from peer.errors import ValidationError
 from peer.log import DEFAULT_SKEW_MS, MAX_CHECKPOINT_HEADS, hlc, make_event, seal_key, validate_body
+from peer.report import Request, build_report, gather, render_md
 from storage.projections import known_key
 from storage.queries import (
     chat_log,
@@ -167,6 +168,10 @@ def test_witnessed_time_decides_lateness_whatever_the_authors_clock_says(
     assert found[faked].late and found[faked].attested == due + 20 * 60_000
     assert found[faked].attested_apart == due + 20 * 60_000
     assert found[honest].attested == due - 5_000 and found[honest].attested_apart is None
+    # The report shows the witnessed time beside the claimed one where they differ.
+    request = Request(world["teacher"].id, "instructor", "class")
+    report = render_md(build_report(gather(world["teacher"].store, world["teacher"].id), request))
+    assert report.count("· witnessed ") == 1 and "**late**" in report
 
 
 def test_honest_work_a_witness_held_in_time_is_on_time_even_from_a_fast_clock(
