@@ -125,9 +125,10 @@ def cmd_queue(args: argparse.Namespace, me: Membership, store: Store) -> int:
 
 
 def cmd_grade(args: argparse.Namespace, me: Membership, store: Store) -> int:
-    if not me.is_instructor:
+    if not me.is_staff:
         raise UsageError(
-            "only the class's instructor grades (feedback from this peer would be a peer review)"
+            "only the class's instructors and TAs grade (feedback from this peer would be a "
+            "peer review)"
         )
     suite = load_test_folder(args.tests)
     problem = problem_thread(store, args.problem, me.klass.instructor)

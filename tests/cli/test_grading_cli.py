@@ -165,7 +165,7 @@ def test_grade_is_for_the_instructor_and_checks_its_test_folder(course: Course) 
     student = course.students[0]
     refused = pc(student, "grade", course.problem[:8], "--tests", str(course.tests))
     one_line_error(refused)
-    assert "only the class's instructor grades" in refused.err
+    assert "only the class's instructors and TAs grade" in refused.err
     write(course.tests / "03.ans", "oops\n")
     misnamed = pc(course.teacher, "grade", course.problem[:8], "--tests", str(course.tests))
     one_line_error(misnamed)
