@@ -38,6 +38,7 @@ from peer.web._context import (
     see_other,
     tr,
 )
+from peer.web._rubric import rubric_fields, rubric_form
 from storage import Store, dismiss_announcement
 from storage.queries import ChatMessage, board_json
 
@@ -319,6 +320,7 @@ async def submission_page(
         view=view,
         error=error,
         form=form,
+        rubric=await ctx.read(rubric_form, ctx.me, sid),
     )
 
 
@@ -338,6 +340,12 @@ async def feedback_post(ctx: WebContext, request: Request) -> Response:
             field(form, "comment"),
             view.mine.id if view.mine is not None else None,
         )
+        typed_points = {
+            str(k).removeprefix("rubric-"): field(form, str(k))
+            for k in form
+            if str(k).startswith("rubric-")
+        }
+        body |= await ctx.read(rubric_fields, ctx.me, sid, typed_points)
         await authoring.append(ctx.store, ctx.me, "feedback", body)
     except authoring.FormError as exc:
         typed = {k: field(form, k) for k in ("verdict", "score", "comment")}

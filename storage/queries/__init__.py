@@ -46,6 +46,8 @@ from storage.queries._roster import pending_duties as pending_duties
 from storage.queries._roster import removal_note as removal_note
 from storage.queries._roster import roster_entries as roster_entries
 from storage.queries._roster import token_hash as token_hash
+from storage.queries._rubric import staff_rubric_points as staff_rubric_points
+from storage.queries._rubric import staff_tests_score as staff_tests_score
 from storage.queries._term import FeedbackTerm as FeedbackTerm
 from storage.queries._term import ProblemTerm as ProblemTerm
 from storage.queries._term import feedback_terms as feedback_terms
