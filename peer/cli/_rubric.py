@@ -17,10 +17,9 @@ from peer.identity import Membership
 from peer.log import check_rubric, check_rubric_points, combined_score
 from storage import Store
 from storage.queries import (
-    feedback_terms,
-    list_feedback,
     newest_revision,
     problem_terms,
+    staff_tests_score,
     submission_ref,
 )
 
@@ -184,24 +183,9 @@ def rubric_body(
         check_rubric_points(rubric, points)
     except ValidationError as exc:
         raise UsageError(str(exc)) from None
-    tests_score = latest_tests_score(store, me, submission_id)
+    tests_score = staff_tests_score(store, me.klass.instructor, submission_id)
     return {
         "rubric": points,
         "tests_score": tests_score if tests_score is not None else 0,
         "score": combined_score(rubric, tests_score, points),
     }
-
-
-def latest_tests_score(store: Store, me: Membership, submission_id: bytes) -> int | None:
-    """The tests' score the latest instructor-weight feedback on the submission recorded."""
-    staff = [
-        f
-        for f in list_feedback(store, me.klass.instructor, submission=submission_id)
-        if f.role == "instructor"
-    ]
-    terms = feedback_terms(store, [f.id for f in staff])
-    scored = [f for f in staff if f.id in terms and terms[f.id].tests_score is not None]
-    if not scored:
-        return None
-    latest = max(scored, key=lambda f: (f.ts, f.id))
-    return terms[latest.id].tests_score
