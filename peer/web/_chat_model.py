@@ -26,8 +26,10 @@ from storage.queries import (
 )
 
 DEFAULT_ROOM = "general"
-#: Messages on one page of a conversation (the newest, or those before one shown).
+#: Messages on the first page of a conversation (the newest).
 PAGE = 50
+#: Messages a scroll back loads at once (those before the oldest shown).
+OLDER_PAGE = 200
 #: Unread counts look at no more than this many of the newest messages (then show "N+").
 UNREAD_WINDOW = 2000
 #: The live tail of an open page never re-renders more than this many messages.
@@ -295,6 +297,31 @@ def chat_view(
     )
 
 
+@attrs.frozen
+class OlderView:
+    """A page of older messages for a scroll back: only what the fragment shows."""
+
+    current: str
+    messages: tuple[Shown, ...]
+    more_before: bool
+
+    @property
+    def back(self) -> str:
+        return "/chat?" + conversation_query(self.current)
+
+    @property
+    def oldest_id(self) -> str:
+        return self.messages[0].message.id.hex() if self.messages else ""
+
+
+def older_view(
+    store: Store, me: Membership, current: str, before: bytes, my_name: str
+) -> OlderView:
+    """The :data:`OLDER_PAGE` messages before ``before``: one keyset range scan."""
+    rows, more = page(store, me, current, before=before, limit=OLDER_PAGE)
+    return OlderView(current, tuple(shown(rows, me, roster_names(store, me), my_name)), more)
+
+
 def alerts(store: Store, me: Membership, my_name: str, after: int) -> tuple[list[Alert], int]:
     """What to notify of since ``after`` (an HLC ts): private messages to this viewer,
     mentions of them, announcements; and the newest ts seen (the next ``after``)."""
@@ -350,6 +377,12 @@ def search(store: Store, me: Membership, text: str, my_name: str) -> list[Hit]:
 
 def now_ts() -> int:
     return hlc.from_ms(hlc.wall_ms())
+
+
+def shown_by_id(store: Store, me: Membership, message_id: bytes, my_name: str) -> Shown | None:
+    found = messages_by_id(store, [message_id], reader=me.peer_id)
+    rendered = list(shown(found, me, roster_names(store, me), my_name))
+    return rendered[0] if rendered else None
 
 
 def by_ids(store: Store, me: Membership, ids: Iterable[bytes]) -> list[ChatMessage]:

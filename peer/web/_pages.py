@@ -100,15 +100,7 @@ async def chat_older(ctx: WebContext, request: Request) -> Response:
     before = _optional_id(request, "before")
     if before is None:
         raise NotFound(N_("which message? (before=...)"))
-    view = await ctx.read(
-        chat.chat_view,
-        ctx.me,
-        current,
-        dict(ctx.read_marks.marks),
-        set(),
-        my_name=ctx.me_name,
-        before=before,
-    )
+    view = await ctx.read(chat.older_view, ctx.me, current, before, ctx.me_name)
     return ctx.page(request, "chat_older.html", view=view)
 
 
@@ -136,6 +128,37 @@ async def _own_message(ctx: WebContext, form: FormData) -> ChatMessage:
     return found[0]
 
 
+async def message_page(
+    ctx: WebContext,
+    request: Request,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    draft: str | None = None,
+    back: str | None = None,
+) -> Response:
+    """One's own message, to edit or delete (a page, so the chat holds no form per message)."""
+    target = parse_id(request.path_params["mid"])
+    found = await ctx.read(chat.shown_by_id, ctx.me, target, ctx.me_name)
+    if found is None:
+        raise NotFound("that message has not arrived at this peer (yet)")
+    if not found.mine:
+        raise Forbidden("you can edit only your own messages")
+    if back is None:
+        given = request.query_params.get("back", "")
+        back = given if given.startswith("/chat") and not given.startswith("//") else "/chat"
+    return ctx.page(
+        request,
+        "message.html",
+        status,
+        nav="chat",
+        shown=found,
+        error=error,
+        draft=draft,
+        back=back,
+    )
+
+
 async def chat_edit(ctx: WebContext, request: Request) -> Response:
     form = await read_form(ctx, request)
     message = await _own_message(ctx, form)
@@ -143,7 +166,15 @@ async def chat_edit(ctx: WebContext, request: Request) -> Response:
         body = authoring.edit_body(ctx.me, message, field(form, "text"))
         await authoring.append(ctx.store, ctx.me, "edit", body)
     except authoring.FormError as exc:
-        raise Forbidden(ctx.say(request, exc)) from None
+        request.scope.setdefault("path_params", {})["mid"] = message.id.hex()
+        return await message_page(
+            ctx,
+            request,
+            status=400,
+            error=ctx.say(request, exc),
+            draft=field(form, "text"),
+            back=_back(form),
+        )
     return see_other(_back(form) + f"#m-{message.id.hex()}")
 
 

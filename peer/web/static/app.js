@@ -300,13 +300,13 @@
         .then(function (html) {
           if (!html) return;
           var page = new DOMParser().parseFromString(html, "text/html").getElementById("page");
+          localiseTimes(page);
           var link = older.querySelector(".load-older");
           var height = messages.scrollHeight, top = messages.scrollTop;
           var frag = document.createDocumentFragment();
           Array.prototype.slice.call(page.children).forEach(function (el) { frag.appendChild(el); });
           if (link) link.remove();
           older.insertBefore(frag, older.firstChild);
-          localiseTimes(older);
           older.setAttribute("data-more", page.getAttribute("data-more"));
           older.setAttribute("data-oldest", page.getAttribute("data-oldest"));
           messages.scrollTop = top + (messages.scrollHeight - height);
