@@ -20,6 +20,7 @@ from peer.cli._console import console_printer, follow_events, read_terminal
 from peer.cli._membership import founding_body, join_body, keep_membership
 from peer.cli._output import iso_from_ms, local_time_iso, print_json, print_table
 from peer.cli._presence import tell_presence
+from peer.continuity import new_phrase
 from peer.cli._witness import keep_checkpoints
 from peer.continuity import new_phrase
 from peer.errors import StorageError, UsageError, ValidationError

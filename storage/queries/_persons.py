@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import attrs
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
 from storage.projections import Roster, known_key, load_roster
 from storage.schema import feedback, roster, shares, submissions
@@ -59,8 +59,9 @@ def persons(store: Store, instructor: bytes) -> Persons:
 
 
 def reseal_items(store: Store, person: bytes, instructor: bytes) -> list[tuple[bytes, bytes]]:
-    """(event id, content key) of the submissions of ``person``'s earlier identities, and of
-    the feedback on them, that this store can open and has not yet shared with ``person``."""
+    """(event id, content key) of the submissions of ``person``'s earlier identities, the
+    feedback on them and the feedback they gave, that this store can open and has not yet
+    shared with ``person``."""
     with store.read() as conn:
         olds = load_persons(conn, load_roster(conn, instructor)).identities(person) - {person}
         if not olds:
@@ -72,13 +73,16 @@ def reseal_items(store: Store, person: bytes, instructor: bytes) -> list[tuple[b
                 .order_by(submissions.c.ts, submissions.c.seq)
             ).scalars()
         )
-        on_them = select(feedback.c.event_id).where(feedback.c.submission.in_(subs))
+        # Verdicts on their work, and the reviews they wrote themselves.
+        on_them = select(feedback.c.event_id).where(
+            or_(feedback.c.submission.in_(subs), feedback.c.author.in_(olds))
+        )
         wanted = subs + list(conn.execute(on_them.order_by(feedback.c.ts)).scalars())
-        done = set(conn.execute(select(shares.c.target).where(shares.c.recipient == person)))
-        done_ids = {row[0] for row in done}
+        shared = select(shares.c.target).where(shares.c.recipient == person)
+        done = set(conn.execute(shared).scalars())
         found = []
         for event_id in wanted:
             key = known_key(conn, event_id)
-            if key is not None and event_id not in done_ids:
+            if key is not None and event_id not in done:
                 found.append((bytes(event_id), key))
         return found
