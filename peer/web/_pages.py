@@ -347,7 +347,7 @@ async def submission_page(
         request,
         "submission.html",
         status,
-        nav="instructor" if ctx.me.is_instructor else "feedback",
+        nav="instructor" if ctx.me.is_staff else "feedback",
         view=view,
         error=error,
         form=form,
@@ -395,8 +395,14 @@ def _instructor_only(ctx: WebContext) -> None:
         raise Forbidden("only the class's instructor sees this page")
 
 
+def _staff_only(ctx: WebContext) -> None:
+    """The instructor's page is read by TAs too (issue 20); its forms stay the instructor's."""
+    if not ctx.me.is_staff:
+        raise Forbidden("only the class's instructors and TAs see this page")
+
+
 async def instructor_page(ctx: WebContext, request: Request) -> Response:
-    _instructor_only(ctx)
+    _staff_only(ctx)
     view = await ctx.read(model.instructor_view, ctx.me)
     board = await ctx.read(board_of, ctx.me.klass.instructor, peers_now(ctx.network))
     return ctx.page(
@@ -406,7 +412,7 @@ async def instructor_page(ctx: WebContext, request: Request) -> Response:
 
 async def board_page(ctx: WebContext, request: Request) -> Response:
     """The class at a glance as JSON (``peerclass progress --live`` reads it)."""
-    _instructor_only(ctx)
+    _staff_only(ctx)
     board = await ctx.read(board_of, ctx.me.klass.instructor, peers_now(ctx.network))
     return JSONResponse(board_json(board), headers={"cache-control": "no-store"})
 
