@@ -66,6 +66,12 @@ def add_commands(sub: Any) -> None:
     restore.add_argument(
         "--invite", help="with --phrase: the class invite (any classmate's 'peerclass invite')"
     )
+    restore.add_argument(
+        "--data-dir",
+        type=Path,
+        default=argparse.SUPPRESS,  # as the issue spells it; the global --data-dir works too
+        help="the new data dir to restore into",
+    )
     _passphrase_args(restore)
     restore.set_defaults(handler=cmd_restore)
 

@@ -124,8 +124,8 @@ def test_the_recovery_phrase_alone_makes_the_same_key(tmp_path: Path) -> None:
     student = pc_ok(tmp_path / "s", "init", "--name", "S", "--invite", invite, "--json").json()
     assert "recovery_phrase" not in student
 
-    new = tmp_path / "new"
-    pc_ok(new, "restore", "--phrase", phrase.upper(), "--invite", invite)
+    new = tmp_path / "new"  # --data-dir after the command, as the issue spells it
+    pc_ok(None, "restore", "--phrase", phrase.upper(), "--invite", invite, "--data-dir", str(new))
     assert load_membership(new).peer_id == load_membership(teacher).peer_id
     # A wrong word breaks the checksum: the first word whose change does.
     words = phrase.split()
