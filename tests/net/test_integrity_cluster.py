@@ -126,14 +126,15 @@ def test_a_removed_student_stays_out_and_her_later_work_counts_nowhere(tmp_path:
         wait_until(
             lambda: state_of(teacher, ids[again]) == "removed", 30, "the second identity refused"
         )
-        log = again / "peerclass.log"
+        terminal = again / "run.log"  # what the refused joiner's `peerclass run` printed
+        reason = "removed from the class roster: joined with an invite revoked by a removal"
         wait_until(
-            lambda: (
-                log.exists() and "joined with an invite revoked by a removal" in log.read_text()
-            ),
+            lambda: terminal.exists() and reason in terminal.read_text(),
             30,
-            "the refused joiner to be told why",
+            "the refused joiner to be told why, on its terminal",
         )
+        told = next(line for line in terminal.read_text().splitlines() if reason in line)
+        assert "warning: " in told
         wait_converged(honest)
         assert _stamp(carol, later) < _removal_stamp(teacher, ids[carol])  # backdated
         for viewer in honest:
