@@ -10,6 +10,7 @@ LibreOffice headless, cell by cell, and the Moodle layout is checked against its
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -20,6 +21,7 @@ import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -395,8 +397,9 @@ def _board_row(lines: list[str], name: str) -> str:
 
 
 def test_the_class_at_a_glance_follows_a_peer_that_stops_and_returns(term: Term) -> None:
-    """``progress --live`` beside the instructor's running peer: each student's peer online
-    or last seen, in sync or how far behind, and their state on the open problems."""
+    """``progress --live`` and the instructor's page in a browser, beside the instructor's
+    running peer: each student's peer online or last seen, in sync or how far behind, and
+    their state on the open problems; the page changes without a reload."""
     env = {**os.environ, "PEERCLASS_DISCOVERY_ADDR": "127.255.255.255"}
     board = subprocess.Popen(
         peerclass_command(term.kim, "progress", "--live"),
@@ -412,24 +415,68 @@ def test_the_class_at_a_glance_follows_a_peer_that_stops_and_returns(term: Term)
         return _board_row(lines, name)
 
     threading.Thread(target=read, daemon=True).start()
-    try:
-        names = ["Ann", "Bob", "Cat", "Dan"]
-        wait_until(lambda: all("online" in row(n) for n in names), 30, "everyone online")
-        header = next(line for line in lines if line.startswith("STUDENT"))
-        assert "WORDS" in header and "STYLE" in header and "SUM" not in header  # Sum is past due
-        assert "accepted" in row("Ann") and "revise" in row("Bob")  # Words, graded by the TA
-        assert "(from the running peer" in lines[-1]
-        wait_until(lambda: "in sync" in row("Dan"), 30, "Dan in sync")
-        assert term.peers["Dan"].stop() == 0
-        wait_until(lambda: "seen " in row("Dan"), 40, "Dan offline, with the time last seen")
-        assert "online" not in row("Dan") and "in sync" not in row("Dan")
-        pc_ok(term.kim, "chat", "send", "while you were away")  # Dan's peer falls behind
-        term.peers["Dan"].start()
-        wait_until(lambda: "online" in row("Dan"), 30, "Dan back online")
-        wait_until(lambda: "in sync" in row("Dan"), 30, "Dan caught up")
-    except TimeoutError as exc:
-        raise AssertionError(f"{exc}:\n" + "\n".join(lines[-24:])) from None
-    finally:
-        board.send_signal(signal.SIGTERM)
-        code = board.wait(timeout=15)
+    with _instructor_page(term) as page:
+        dan = page.locator("#class-board tr", has_text="Dan") if page else None
+        try:
+            names = ["Ann", "Bob", "Cat", "Dan"]
+            wait_until(lambda: all("online" in row(n) for n in names), 30, "everyone online")
+            header = next(line for line in lines if line.startswith("STUDENT"))
+            assert "WORDS" in header and "STYLE" in header and "SUM" not in header  # past due
+            assert "accepted" in row("Ann") and "revise" in row("Bob")  # Words, by the TA
+            assert "(from the running peer" in lines[-1]
+            wait_until(lambda: "in sync" in row("Dan"), 30, "Dan in sync")
+            if dan is not None:
+                _expect(dan, "in sync")
+            assert term.peers["Dan"].stop() == 0
+            wait_until(lambda: "seen " in row("Dan"), 40, "Dan offline, with the time last seen")
+            assert "online" not in row("Dan") and "in sync" not in row("Dan")
+            if dan is not None:
+                _expect(dan, "last seen")
+            pc_ok(term.kim, "chat", "send", "while you were away")  # Dan's peer falls behind
+            term.peers["Dan"].start()
+            wait_until(lambda: "online" in row("Dan"), 30, "Dan back online")
+            wait_until(lambda: "in sync" in row("Dan"), 30, "Dan caught up")
+            if dan is not None:
+                _expect(dan, "in sync")
+                assert page.evaluate("window.__stayed === 'yes'")  # no reload
+        except TimeoutError as exc:
+            raise AssertionError(f"{exc}:\n" + "\n".join(lines[-24:])) from None
+        finally:
+            board.send_signal(signal.SIGTERM)
+            code = board.wait(timeout=15)
     assert code == 0
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@contextlib.contextmanager
+def _instructor_page(term: Term) -> Iterator[Any]:
+    """The instructor's page in Debian's chromium (Playwright), signed in with a one-time
+    URL; None where there is no browser to drive."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        yield None
+        return
+    if not CHROMIUM.exists():
+        yield None
+        return
+    url = pc_ok(term.kim, "ui").out.strip()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_context().new_page()
+            page.goto(url)
+            page.wait_for_url("**/chat")
+            page.goto(url.split("/#")[0] + "/instructor")
+            page.evaluate("window.__stayed = 'yes'")
+            yield page
+        finally:
+            browser.close()
+
+
+def _expect(locator: Any, text: str) -> None:
+    from playwright.sync_api import expect
+
+    expect(locator).to_contain_text(text, timeout=30_000)
