@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import json
 import os
+import re
 import secrets
 import stat
 from pathlib import Path
@@ -24,6 +26,13 @@ _INVITE_VERSION = 1
 _ADMIT_VERSION = 2
 CLASS_ID_SIZE = 16
 SECRET_SIZE = 32
+#: The instructor's last known addresses an invite may carry (issue 21), at most this many.
+MAX_INVITE_ADDRESSES = 8
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$"
+)
+
+Address = tuple[str, int]
 
 
 def short_id(key: bytes) -> str:
@@ -39,13 +48,32 @@ class ClassInfo:
     name: str
     secret: bytes = attrs.field(repr=False)
     instructor: bytes
+    #: Where the instructor's peer last listened, as its invite said (issue 21): a student
+    #: who hears no beacon dials these. Hints, not identity: not compared.
+    addresses: tuple[Address, ...] = attrs.field(default=(), eq=False)
 
-    def invite(self, token: bytes | None = None, for_name: str | None = None) -> str:
+    def invite(
+        self,
+        token: bytes | None = None,
+        for_name: str | None = None,
+        addresses: tuple[Address, ...] | list[Address] = (),
+    ) -> str:
         """The string an instructor hands to students: class id, name, secret, instructor key;
-        a one-student invite adds the admission token and the name it admits (issue 10)."""
-        fields = [_INVITE_VERSION, self.class_id, self.name, self.secret, self.instructor]
+        a one-student invite adds the admission token and the name it admits (issue 10); the
+        instructor's last known addresses follow when there are any (issue 21; an invite
+        without them stays as it was, so older invites and older peers agree)."""
+        fields: list[object] = [
+            _INVITE_VERSION,
+            self.class_id,
+            self.name,
+            self.secret,
+            self.instructor,
+        ]
         if token is not None:
             fields = [_ADMIT_VERSION, *fields[1:], token, for_name]
+        kept = [check_address(h, p) for h, p in list(addresses)[:MAX_INVITE_ADDRESSES]]
+        if kept:
+            fields.append([[h, p] for h, p in kept])
         payload = pack(fields)
         check = hashlib.blake2b(payload, digest_size=4).digest()
         return INVITE_PREFIX + base64.urlsafe_b64encode(payload + check).decode().rstrip("=")
@@ -78,6 +106,13 @@ def parse_invite(invite: str) -> tuple[ClassInfo, bytes | None]:
     except ValidationError as exc:
         raise UsageError(str(exc)) from None
     token = None
+    addresses: tuple[Address, ...] = ()
+    if isinstance(fields, list) and (
+        (len(fields) == 6 and fields[0] == _INVITE_VERSION)
+        or (len(fields) == 8 and fields[0] == _ADMIT_VERSION)
+    ):
+        addresses = _invite_addresses(fields[-1])
+        fields = fields[:-1]
     if isinstance(fields, list) and len(fields) == 7 and fields[0] == _ADMIT_VERSION:
         token = fields[5]
         if not isinstance(token, bytes) or len(token) != TOKEN_SIZE:
@@ -96,7 +131,36 @@ def parse_invite(invite: str) -> tuple[ClassInfo, bytes | None]:
         and len(instructor) == 32
     ):
         raise UsageError("invite fields are malformed")
-    return ClassInfo(class_id, name, secret, instructor), token
+    return ClassInfo(class_id, name, secret, instructor, addresses), token
+
+
+def check_address(host: object, port: object) -> Address:
+    """A dialable HOST:PORT: an IP address or a host name, and a port 1..65535 (UsageError
+    saying which part is wrong)."""
+    if not isinstance(host, str):
+        raise UsageError("address host is not text")
+    try:
+        host = str(ipaddress.ip_address(host))
+    except ValueError:
+        if not _HOSTNAME.match(host):
+            raise UsageError(f"{host[:60]!r} is not an IP address or host name") from None
+    if type(port) is not int or not 1 <= port <= 65535:
+        raise UsageError(f"port {port!r} is out of range")
+    return host, port
+
+
+def _invite_addresses(value: object) -> tuple[Address, ...]:
+    if not isinstance(value, list) or len(value) > MAX_INVITE_ADDRESSES:
+        raise UsageError("invite's instructor addresses are malformed")
+    out = []
+    for entry in value:
+        if not (isinstance(entry, list) and len(entry) == 2):
+            raise UsageError("invite's instructor addresses are malformed")
+        try:
+            out.append(check_address(entry[0], entry[1]))
+        except UsageError as exc:
+            raise UsageError(f"invite's instructor address: {exc}") from None
+    return tuple(out)
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -158,6 +222,8 @@ def save_membership(data_dir: Path, membership: Membership) -> None:
         "secret": klass.secret.hex(),
         "instructor": klass.instructor.hex(),
     }
+    if klass.addresses:
+        class_doc["addresses"] = [f"{h}:{p}" for h, p in klass.addresses]  # type: ignore[assignment]
     _write_private(data_dir / CLASS_FILE, json.dumps(class_doc, indent=2).encode())
     _write_private(data_dir / IDENTITY_FILE, bytes(membership.signing_key))
 
@@ -177,10 +243,22 @@ def load_membership(data_dir: Path) -> Membership:
             str(doc["name"]),
             bytes.fromhex(doc["secret"]),
             bytes.fromhex(doc["instructor"]),
+            _saved_addresses(doc.get("addresses", [])),
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, UsageError) as exc:
         raise UsageError(f"{data_dir / CLASS_FILE} is missing or damaged: {exc}") from None
     return Membership(nacl.signing.SigningKey(seed), klass)
+
+
+def _saved_addresses(value: object) -> tuple[Address, ...]:
+    """The invite's addresses as ``class.json`` keeps them ("host:port" texts)."""
+    if not isinstance(value, list):
+        raise ValueError("addresses is not a list")
+    out = []
+    for text in value[:MAX_INVITE_ADDRESSES]:
+        host, _, port = str(text).rpartition(":")
+        out.append(check_address(host.strip("[]"), int(port)))
+    return tuple(out)
 
 
 def loose_permissions(data_dir: Path) -> list[str]:

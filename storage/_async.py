@@ -169,6 +169,10 @@ class AsyncStore:
         ``peerclass peers``, presence and the board read it."""
         await self._run_write(lambda: self.store.record_peer(peer_id, address, connected=connected))
 
+    async def set_reach(self, doc: str) -> None:
+        """:meth:`Store.set_reach` as a write through the one writer."""
+        await self._run_write(self.store.set_reach, doc)
+
     async def forget_strangers(self) -> int:
         """:meth:`Store.forget_strangers` as a write: one writer at a time, and a full disk
         noted in :attr:`health` like every other write."""

@@ -89,6 +89,21 @@ class PeerBook(RosterReads):
             else:
                 conn.execute(insert(meta).values(key="node_pid", value=str(pid)))
 
+    def set_reach(self, doc: str) -> None:
+        """Record what the running peer sees of the network (issue 21: its addresses, the
+        beacons it hears, the addresses it cannot reach, clock skew), as a JSON text, so
+        ``peerclass doctor``, ``peerclass invite`` (the instructor's last known addresses) and
+        the UI read it from another process."""
+        with self._write() as conn:
+            conn.execute(delete(meta).where(meta.c.key == "reach"))
+            conn.execute(insert(meta).values(key="reach", value=doc))
+
+    def reach(self) -> str | None:
+        """The JSON text :meth:`set_reach` recorded last, or None."""
+        with self._read() as conn:
+            value = conn.execute(select(meta.c.value).where(meta.c.key == "reach")).scalar()
+        return None if value is None else str(value)
+
     def running_pid(self) -> int | None:
         """The pid :meth:`set_running` recorded: commands tell the person whether their peer is
         running, and so whether what they see is live."""

@@ -20,7 +20,6 @@ from peer.cli._console import console_printer, follow_events, read_terminal
 from peer.cli._membership import founding_body, join_body, keep_membership
 from peer.cli._output import iso_from_ms, local_time_iso, print_json, print_table
 from peer.cli._presence import tell_presence
-from peer.continuity import new_phrase
 from peer.cli._witness import keep_checkpoints
 from peer.continuity import new_phrase
 from peer.errors import StorageError, UsageError, ValidationError
@@ -108,7 +107,13 @@ def add_commands(sub: Any) -> None:
         help="broadcast address for beacons (default: that of every interface that is up)",
     )
     run.add_argument("--discovery-port", type=tcp_port, default=None, help="UDP beacon port")
-    run.add_argument("--no-discovery", action="store_true", help="only dial --peer addresses")
+    run.add_argument(
+        "--no-discovery",
+        action="store_true",
+        help="neither beacons nor mDNS: only --peer, the invite's addresses and peer exchange",
+    )
+    run.add_argument("--no-beacons", action="store_true", help="send and hear no UDP beacons")
+    run.add_argument("--no-mdns", action="store_true", help="no DNS-SD over mDNS")
     run.add_argument(
         "--peer",
         type=host_port,
@@ -273,6 +278,8 @@ def _run(args: argparse.Namespace, membership: Membership) -> int:
         bind=args.bind,
         port=args.port,
         discovery=not args.no_discovery,
+        beacons=not args.no_beacons,
+        mdns=not args.no_mdns,
         discovery_addr=_env_or(
             args.discovery_addr, args.env_addr, args.parse_ipv4, DEFAULT_DISCOVERY_ADDR
         ),

@@ -14,6 +14,7 @@ from peer.cli import _chat as commands_chat
 from peer.cli import _continuity as commands_continuity
 from peer.cli import _core as commands_core
 from peer.cli import _curriculum as commands_curriculum
+from peer.cli import _doctor as commands_doctor
 from peer.cli import _grading as commands_grading
 from peer.cli import _report as commands_report
 from peer.cli import _roster as commands_roster
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands_settings.add_commands(sub)
     commands_term.add_commands(sub)
     commands_similarity.add_commands(sub)
+    commands_doctor.add_commands(sub)
     return parser
 
 

@@ -4,6 +4,7 @@ peer does by itself is in ``peer.cli._membership``)."""
 from __future__ import annotations
 
 import argparse
+import json
 import secrets
 import sys
 from typing import Any
@@ -12,7 +13,7 @@ from peer.cli._continuity import replace_identity
 from peer.cli._core import open_peer
 from peer.cli._output import print_json, print_table, safe_line
 from peer.errors import UsageError, ValidationError
-from peer.identity import Membership, short_id
+from peer.identity import MAX_INVITE_ADDRESSES, Membership, check_address, short_id
 from peer.log import TOKEN_SIZE, validate_body
 from storage import Store
 from storage.queries import RosterEntry, roster_entries, token_hash
@@ -76,7 +77,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
                 raise UsageError("only the founding instructor can replace the class invite")
             token = secrets.token_bytes(TOKEN_SIZE)
             store.replace_open_invite(token)
-            print(membership.klass.invite(token))
+            print(membership.klass.invite(token, addresses=last_addresses(store)))
             print(
                 "the old class invite is revoked: its joiners are refused once the "
                 "instructor's peer runs",
@@ -84,7 +85,9 @@ def cmd_invite(args: argparse.Namespace) -> int:
             )
             return 0
         if args.for_name is None:
-            print(membership.klass.invite(store.open_invite_token()))
+            print(
+                membership.klass.invite(store.open_invite_token(), addresses=last_addresses(store))
+            )
             return 0
         if not membership.is_founder:
             # The joiner seals its token to the class key (the invite's): only its peer opens it.
@@ -99,10 +102,26 @@ def cmd_invite(args: argparse.Namespace) -> int:
             raise UsageError(f"--for: {exc}") from None
         token = secrets.token_bytes(TOKEN_SIZE)
         store.record_invite(token_hash(token), name)
+        addresses = last_addresses(store)
     finally:
         store.close()
-    print(membership.klass.invite(token, name))
+    print(membership.klass.invite(token, name, addresses))
     return 0
+
+
+def last_addresses(store: Store) -> tuple[tuple[str, int], ...]:
+    """Where this peer last listened, as its running node recorded it (issue 21): the invite
+    carries them, so a student who hears no beacon dials the instructor directly."""
+    text = store.reach()
+    try:
+        listen = json.loads(text)["listen"] if text else []
+        found = []
+        for entry in listen[:MAX_INVITE_ADDRESSES]:
+            host, _, port = str(entry).rpartition(":")
+            found.append(check_address(host.strip("[]"), int(port)))
+    except (ValueError, KeyError, TypeError, UsageError):
+        return ()  # no usable record: the invite works without addresses
+    return tuple(found)
 
 
 def _entries(store: Store, me: Membership) -> list[RosterEntry]:

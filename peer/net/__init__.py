@@ -18,21 +18,33 @@ from typing import TYPE_CHECKING
 from peer.net._config import DEFAULT_DISCOVERY_ADDR as DEFAULT_DISCOVERY_ADDR
 from peer.net._config import DEFAULT_DISCOVERY_PORT as DEFAULT_DISCOVERY_PORT
 from peer.net._config import NodeConfig as NodeConfig
+from peer.net._reach import Finding as Finding
+from peer.net._reach import Reach as Reach
+from peer.net._reach import diagnose as diagnose
 from peer.net._sync import SyncConfig as SyncConfig
 
 if TYPE_CHECKING:  # what the lazy names below are, for mypy and for readers
     from peer.net._node import Node as Node
+    from peer.net._probe import probe_reach as probe_reach
     from peer.net._simulation import simulate as simulate
 
 #: Public names loaded on first use, and the module each comes from.
-_LAZY = {"Node": "peer.net._node", "simulate": "peer.net._simulation"}
+_LAZY = {
+    "Node": "peer.net._node",
+    "simulate": "peer.net._simulation",
+    "probe_reach": "peer.net._probe",
+}
 
 __all__ = [
     "DEFAULT_DISCOVERY_ADDR",
     "DEFAULT_DISCOVERY_PORT",
+    "Finding",
     "Node",
     "NodeConfig",
+    "Reach",
     "SyncConfig",
+    "diagnose",
+    "probe_reach",
     "simulate",
 ]
 

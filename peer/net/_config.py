@@ -37,7 +37,14 @@ class NodeConfig:
     # ---- where it listens and whom it finds ----
     bind: str = "0.0.0.0"
     port: int = 0
+    #: Every way of finding the class at once (``--no-discovery``); ``beacons`` and ``mdns``
+    #: turn off one each (``--no-beacons``, ``--no-mdns``). The invite's addresses, ``--peer``
+    #: and peer exchange work whatever these say.
     discovery: bool = True
+    beacons: bool = True
+    #: DNS-SD over mDNS; never used while ``discovery_addr`` is a loopback address (tests,
+    #: demo, benches), so nothing leaves the host's own interfaces there.
+    mdns: bool = True
     #: One broadcast address; None sends to every up interface's broadcast address.
     discovery_addr: str | None = DEFAULT_DISCOVERY_ADDR
     discovery_port: int = DEFAULT_DISCOVERY_PORT
@@ -74,6 +81,16 @@ class NodeConfig:
     #: How often a random connected peer is asked to compare version vectors, repairing
     #: pushes that were lost (jittered by +-20 %).
     anti_entropy_interval: float = 10.0
+
+    # ---- peer exchange and what the node records for the doctor ----
+    #: Each session is sent our signed address record and those of the members we are
+    #: connected to this often, and at most every ``exchange_min_interval`` when the set of
+    #: sessions changes (a new link learns the class at once, a churning one costs little).
+    exchange_interval: float = 30.0
+    exchange_min_interval: float = 2.0
+    #: How often the node writes what it sees of the network (beacons heard, addresses
+    #: unreachable, clock skew) to its store, for ``peerclass doctor`` and the UI's page.
+    reach_interval: float = 5.0
 
     # ---- strangers and twins ----
     #: A connected identity whose log we do not hold (so not a member we know) is closed

@@ -15,7 +15,7 @@ from peer.identity import Membership
 from peer.net._config import HANDSHAKE_TIMEOUT
 from peer.net._framed import FramedStream
 from peer.net._secure_stream import open_secure_stream
-from peer.net._wire import PROTOCOL_VERSION, Hello
+from peer.net._wire import FEATURE_PEX, PROTOCOL_VERSION, Hello
 
 
 @attrs.frozen
@@ -62,7 +62,13 @@ async def handshake(
             )
             framed = FramedStream(secure)
             await framed.send(
-                Hello(PROTOCOL_VERSION, klass.class_id, membership.peer_id, listen_port)
+                Hello(
+                    PROTOCOL_VERSION,
+                    klass.class_id,
+                    membership.peer_id,
+                    listen_port,
+                    (FEATURE_PEX,),
+                )
             )
             hello = await framed.receive()
     except trio.TooSlowError:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
+import json
 import logging
 import os
 import random
@@ -34,12 +35,15 @@ from peer.errors import HandshakeError, ProtocolError, StorageError
 from peer.identity import Membership, short_id
 from peer.net import _discovery as discovery
 from peer.net._config import NodeConfig
+from peer.net._exchange import MAX_ADDRESSES, AddressBook, encode_record
 from peer.net._framed import FramedStream
 from peer.net._gossip import Gossip
 from peer.net._handshake import handshake
+from peer.net._interfaces import broadcast_interfaces
+from peer.net._reach import Reach
 from peer.net._redial import Outcome, Redial
 from peer.net._session import Session
-from peer.net._wire import Bye
+from peer.net._wire import FEATURE_PEX, MAX_ADDR_RECORDS, Bye
 from storage import AsyncStore
 from storage.queries import removal_note
 
@@ -143,8 +147,20 @@ class Node:
     #: Seqs of our own log that sync saw a peer hold beyond ours (newest kept, never queued).
     _own_log_ahead: int = 0
     _own_log_ahead_changed: trio.Event = attrs.field(factory=trio.Event)
+    #: Members' signed address records (peer exchange), and what the node sees of its
+    #: network for ``peerclass doctor`` (issue 21).
+    book: AddressBook = attrs.field(init=False)
+    reach: Reach = attrs.field(factory=Reach)
+    #: Who is connected, for the store's peers table, written in order by one task so that a
+    #: session never waits in the writer queue before it starts (issue 21).
+    _peer_notes: trio.MemorySendChannel[tuple[bytes, str, bool]] = attrs.field(init=False)
+    _peer_notes_out: trio.MemoryReceiveChannel[tuple[bytes, str, bool]] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
+        self.book = AddressBook(self.membership.klass.class_id, self.membership.peer_id)
+        self._peer_notes, self._peer_notes_out = trio.open_memory_channel[tuple[bytes, str, bool]](
+            4096
+        )
         self._handshaking = trio.CapacityLimiter(self.config.max_handshaking)
         self.mesh = Mesh(self.membership.peer_id, self.config.max_connections)
         self.mesh.on_own_log_ahead = self._note_own_log_ahead
@@ -184,6 +200,9 @@ class Node:
                         root.start_soon(self._anti_entropy)
                         root.start_soon(self._turn_away_strangers)
                         root.start_soon(self._block_authoring_while_behind)
+                        root.start_soon(self._record_peers)
+                        root.start_soon(self._exchange_addresses)
+                        root.start_soon(self._record_reach)
                         for task in ui:
                             root.start_soon(task)
                         task_status.started(self.listen_port)
@@ -203,9 +222,13 @@ class Node:
             )
         )
         self.announce(f"listening on {self.config.bind}:{self.listen_port}")
-        if self.config.discovery:
+        self.reach.listen = [f"{h}:{p}" for h, p in self.own_addresses()]
+        if self.config.discovery and self.config.beacons:
             await front.start(self._receive_beacons)
             front.start_soon(self._send_beacons)
+        else:
+            self.reach.beacons = "off (--no-beacons or --no-discovery)"
+        self.reach.mdns = "off"
         front.start_soon(self._dial_loop, connections)
 
     def request_stop(self) -> None:
@@ -250,6 +273,8 @@ class Node:
 
         def on_beacon(beacon: discovery.Beacon, host: str) -> None:
             self.table.saw(beacon.peer_id, host, beacon.port)
+            skew = beacon.sent_ms - int(time.time() * 1000)
+            self.reach.heard_from(beacon.peer_id, f"{host}:{beacon.port}", "beacon", skew)
 
         def on_twin(twin: discovery.Twin) -> None:
             with contextlib.suppress(trio.WouldBlock):
@@ -325,6 +350,104 @@ class Node:
         )
         await self.store.note_own_log_elsewhere(seq, reason)
         log.warning("%s", reason)
+
+    # ---- peer exchange and reach ----------------------------------------------------------
+
+    def own_addresses(self) -> list[tuple[str, int]]:
+        """Where members can dial us: the address we bind to, or (bound to every address)
+        each up interface's own address, with our listening port. Re-read each time, so a
+        laptop that changes networks tells the new addresses."""
+        bind = self.config.bind
+        if bind not in ("0.0.0.0", "::", ""):
+            return [(bind, self.listen_port)]
+        found = [(i.address, self.listen_port) for i in broadcast_interfaces()]
+        return found[:MAX_ADDRESSES]
+
+    def _own_record(self, now_ms: int) -> bytes | None:
+        """Our address record, signed now (so its time also tells a receiver our clock)."""
+        addresses = self.own_addresses()
+        if not addresses or not self.listen_port:
+            return None
+        klass = self.membership.klass
+        return encode_record(self.membership.signing_key, klass.class_id, addresses, now_ms)
+
+    async def _exchange_addresses(self) -> None:
+        """Peer exchange: tell every session our own record and those of the members we are
+        connected to, every ``exchange_interval`` and soon after the sessions change (at most
+        every ``exchange_min_interval``), so reaching one member finds the rest."""
+        while True:
+            self.offer_addresses()
+            last = trio.current_time()
+            with trio.move_on_after(self.config.exchange_interval):
+                await self.mesh.changed.wait()
+            await trio.sleep_until(last + self.config.exchange_min_interval)
+
+    def offer_addresses(self) -> None:
+        """One round of peer exchange (see :meth:`_exchange_addresses`): bounded to one
+        ``addrs`` frame per session, a random selection where the class is larger."""
+        now_ms = int(time.time() * 1000)
+        own = self._own_record(now_ms)
+        sessions = dict(self.mesh.sessions)
+        connected = set(sessions)
+        for remote, (session, _dialer) in sessions.items():
+            others = self.book.raws(connected - {remote}, now_ms)
+            room = MAX_ADDR_RECORDS - (own is not None)
+            if len(others) > room:
+                others = random.sample(others, room)
+            session.offer_addresses(([own] if own is not None else []) + others)
+
+    def _on_addresses(self, remote_id: bytes, records: list[bytes]) -> None:
+        """A session's callback: records a member passed on, each verified before use."""
+        now_ms = int(time.time() * 1000)
+        for raw in records[:MAX_ADDR_RECORDS]:
+            record = self.book.take(raw, now_ms=now_ms)
+            if record is None:
+                continue
+            if record.peer_id == remote_id:  # signed just now by the sender: its clock
+                self.reach.clock_of(remote_id, record.sent_ms - now_ms)
+            else:
+                host, port = record.addresses[0]
+                self.reach.heard_from(record.peer_id, f"{host}:{port}", "exchange")
+
+    async def _record_reach(self) -> None:
+        """Write what we see of the network to the store for ``peerclass doctor`` and the
+        UI, every ``reach_interval`` when it changed (and every minute regardless, so a
+        reader can tell a stale record from a peer that stopped)."""
+        last_doc: dict[str, object] | None = None
+        last_at = -1e9
+        while True:
+            interfaces = [
+                {"name": i.name, "address": i.address, "broadcast": i.broadcast}
+                for i in broadcast_interfaces()
+            ]
+            doc = self.reach.doc(
+                interfaces=interfaces,
+                connected=dict(self.mesh.addresses),
+                refused_records=self.book.refused,
+                at_ms=0,
+            )
+            now = trio.current_time()
+            if doc != last_doc or now - last_at >= 60:
+                doc_now = {**doc, "at": int(time.time() * 1000)}
+                with contextlib.suppress(StorageError):  # the store says so itself
+                    await self.store.set_reach(json.dumps(doc_now))
+                    last_doc, last_at = doc, now
+            await trio.sleep(self.config.reach_interval)
+
+    def _note_peer(self, peer_id: bytes, address: str, connected: bool) -> None:
+        """Queue a peers-table note for :meth:`_record_peers` (never waits)."""
+        try:
+            self._peer_notes.send_nowait((peer_id, address, connected))
+        except trio.WouldBlock:  # the store is stuck; presence catches up at the next change
+            log.info("peers table notes are behind; one dropped")
+
+    async def _record_peers(self) -> None:
+        """Write who is connected to the store in the order the sessions came and went."""
+        async for peer_id, address, connected in self._peer_notes_out:
+            if not connected and peer_id in self.mesh.sessions:
+                continue  # replaced by a newer connection meanwhile
+            with contextlib.suppress(StorageError):
+                await self.store.record_peer(peer_id, address, connected=connected)
 
     # ---- strangers --------------------------------------------------------------------
 
@@ -415,18 +538,35 @@ class Node:
         redial = Redial.from_config(self.config)
         first_seen: dict[bytes, float] = {}
         dialing: set[tuple[str, int]] = set()
+        own_id = self.membership.peer_id
+        instructor = self.membership.klass.instructor
         while True:
             now = trio.current_time()
             connected = self.mesh.connected()
             static = list(self.config.static_peers)
+            # The invite's addresses of the instructor (issue 21): a student who hears no
+            # beacon dials the instructor directly; dialed like --peer, until connected.
+            whose: dict[tuple[str, int], bytes] = {}
+            if instructor != own_id and instructor not in connected:
+                invited = [a for a in self.membership.klass.addresses if a not in static]
+                static += invited
+                whose.update((a, instructor) for a in invited)
+            candidates = dict(self.table.live())
+            # Members learned by peer exchange: the first of their addresses that is due.
+            now_ms = int(time.time() * 1000)
+            for peer_id, addrs in self.book.addresses(now_ms).items():
+                if peer_id not in candidates:
+                    due = [a for a in addrs if redial.due(a, now) and a not in dialing]
+                    candidates[peer_id] = due[0] if due else addrs[0]
             discovered: list[tuple[str, int]] = []
-            for peer_id, addr in self.table.live().items():
+            for peer_id, addr in candidates.items():
                 if peer_id in connected:
                     continue
                 seen = first_seen.setdefault(peer_id, now)
-                if peer_id < self.membership.peer_id and now - seen < self.config.dial_defer:
+                if peer_id < own_id and now - seen < self.config.dial_defer:
                     continue  # the other side dials first
                 discovered.append(addr)
+                whose[addr] = peer_id
             random.shuffle(discovered)  # a random few: the mesh becomes a random graph
             for addr in static + discovered:
                 if addr in dialing or len(connected) >= self.config.max_connections:
@@ -437,7 +577,7 @@ class Node:
                     continue
                 redial.attempt(addr, now)
                 dialing.add(addr)
-                connections.start_soon(self._dial, addr, dialing, redial)
+                connections.start_soon(self._dial, addr, dialing, redial, whose.get(addr))
             with trio.move_on_after(self.config.dial_recheck_interval):
                 await self.table.wait_changed()
 
@@ -449,16 +589,29 @@ class Node:
         addr: tuple[str, int],
         dialing: set[tuple[str, int]],
         redial: Redial,
+        peer_id: bytes | None = None,
     ) -> None:
+        """Dial ``addr`` and run the connection. The address leaves ``dialing`` once the
+        session is registered, not when it ends: a live session counts once against the dial
+        budget (as a connection), not twice (issue 21)."""
         outcome: Outcome = "unreachable"
+        where = f"{addr[0]}:{addr[1]}"
         try:
             await self.store.health.wait_writable()  # a full disk: dial when it has room
             try:
                 stream = await trio.open_tcp_stream(*addr)
             except OSError as exc:
-                log.info("could not connect to %s:%d: %s", addr[0], addr[1], exc)
+                log.info("could not connect to %s: %s", where, exc)
+                self.reach.could_not_reach(where, exc.strerror or str(exc), peer_id)
                 return
-            outcome = await self._run_connection(stream, initiator=True, host=addr[0], port=addr[1])
+            self.reach.reached(where)
+            outcome = await self._run_connection(
+                stream,
+                initiator=True,
+                host=addr[0],
+                port=addr[1],
+                registered=lambda: dialing.discard(addr),
+            )
         finally:
             redial.ended(addr, outcome)
             dialing.discard(addr)
@@ -471,6 +624,7 @@ class Node:
         host: str,
         port: int | None = None,
         limiter: _HandshakeSlot | None = None,
+        registered: Callable[[], None] | None = None,
     ) -> Outcome:
         """Handshake, register, and run one connection. ``ran`` only if the other side said
         something besides goodbye (a peer that refuses us after the handshake says only
@@ -513,6 +667,8 @@ class Node:
             gossip=self.mesh.gossip,
             config=self.config,
             on_own_log_ahead=self.mesh.own_log_ahead,
+            pex=FEATURE_PEX in hello.features,
+            on_addresses=self._on_addresses,
         )
         dialer = self.membership.peer_id if initiator else hello.peer_id
         refusal = self.mesh.add(session, dialer, address)
@@ -521,8 +677,10 @@ class Node:
             await _say_bye(shaken.framed, refusal)
             return "refused"
         log.info("connected to %s", label)
+        if registered is not None:
+            registered()
+        self._note_peer(hello.peer_id, address, True)
         try:
-            await self.store.record_peer(hello.peer_id, address, connected=True)
             await session.run()
         except (ProtocolError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             log.warning("closed connection with %s: %s", label, exc)
@@ -533,10 +691,8 @@ class Node:
             log.exception("closed connection with %s after an internal error", label)
         finally:
             self.mesh.remove(session)
-            # Bounded: a store locked by another process must neither hang nor crash shutdown.
-            with trio.move_on_after(2, shield=True), contextlib.suppress(Exception):
-                if hello.peer_id not in self.mesh.sessions:  # not replaced by a newer connection
-                    await self.store.record_peer(hello.peer_id, address, connected=False)
+            if hello.peer_id not in self.mesh.sessions:  # not replaced by a newer connection
+                self._note_peer(hello.peer_id, address, False)
             await _close_quietly(shaken.framed)
         return "ran" if session.stats.messages_received else "refused"
 

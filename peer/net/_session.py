@@ -22,6 +22,7 @@ from peer.net._framed import FramedStream
 from peer.net._gossip import Gossip
 from peer.net._sync import (
     Action,
+    AddressesHeard,
     Close,
     Closed,
     ForkSeen,
@@ -109,11 +110,27 @@ class Session:
     config: NodeConfig = attrs.field(factory=NodeConfig)
     #: Told when the other side holds more of our own log than we do (a copied data dir).
     on_own_log_ahead: Callable[[int], None] | None = None
+    #: Whether the other side takes peer exchange (its ``Hello`` named the feature), and
+    #: whom to tell the records it passes on (the node verifies them).
+    pex: bool = False
+    on_addresses: Callable[[bytes, list[bytes]], None] | None = None
     stats: SessionStats = attrs.field(factory=SessionStats)
     machine: SyncMachine | None = None
     _wake: trio.Event = attrs.field(factory=trio.Event)
     _pending_close: str | None = None
     _pending_sync: bool = False
+    _pending_addrs: list[bytes] | None = None
+
+    def offer_addresses(self, records: list[bytes]) -> None:
+        """Pass these signed address records on (peer exchange), if the other side takes
+        them; safe from any task at any time, as :meth:`request_sync`."""
+        if not self.pex or not records:
+            return
+        if self.machine is None:
+            self._pending_addrs = records
+        else:
+            self.machine.offer_addresses(records)
+        self._wake.set()
 
     def request_sync(self) -> None:
         """Send our whole version vector again (periodic anti-entropy)."""
@@ -142,6 +159,8 @@ class Session:
         self.machine = machine
         if self._pending_close is not None:
             machine.close(self._pending_close)
+        if self._pending_addrs is not None:
+            machine.offer_addresses(self._pending_addrs)
         send_batch, receive_batch = trio.open_memory_channel[tuple[list[bytes], bool]](INGEST_QUEUE)
         try:
             async with trio.open_nursery() as nursery:
@@ -172,6 +191,9 @@ class Session:
                 )
                 if self.on_own_log_ahead is not None:
                     self.on_own_log_ahead(action.seq)
+            case AddressesHeard():
+                if self.on_addresses is not None:
+                    self.on_addresses(self.remote_id, action.records)
 
     # ---- receiving -------------------------------------------------------------------
 

@@ -15,7 +15,8 @@ Actions
   (send those stored events as live gossip), ``ReadStored(after)`` (fetch refs past the
   cursor and call ``stored``), ``Ingest(raws, pushed)``, ``Close(reason)`` (say goodbye),
   ``Closed(reason)`` (the other side ended), ``Wait(until, store_beyond)``, and the notices
-  ``ForkSeen(author, seq)`` and ``OwnLogAhead(seq)``.
+  ``ForkSeen(author, seq)``, ``OwnLogAhead(seq)`` and ``AddressesHeard(records)`` (peer
+  exchange: the node verifies them); ``offer_addresses(records)`` queues records to pass on.
 
 Rules, each in one method: the version vector exchange (``_on_have``), range requests
 (``_on_want``), lazy announcements (``_on_ihave``), a gap seen (``_gap_seen``), a fork seen
@@ -35,7 +36,9 @@ import attrs
 from peer.errors import ProtocolError
 from peer.net._gossip import Gossip
 from peer.net._wire import (
+    MAX_ADDR_RECORDS,
     VECTOR_CHUNK,
+    Addrs,
     Bye,
     Events,
     Have,
@@ -224,8 +227,28 @@ class OwnLogAhead:
     seq: int
 
 
-Action = Send | Serve | Push | ReadStored | Ingest | Close | Closed | Wait | ForkSeen | OwnLogAhead
-Notice = ForkSeen | OwnLogAhead
+@attrs.frozen
+class AddressesHeard:
+    """The other side passed on members' signed address records (peer exchange): the node
+    verifies each before anything is dialed."""
+
+    records: list[bytes]
+
+
+Action = (
+    Send
+    | Serve
+    | Push
+    | ReadStored
+    | Ingest
+    | Close
+    | Closed
+    | Wait
+    | ForkSeen
+    | OwnLogAhead
+    | AddressesHeard
+)
+Notice = ForkSeen | OwnLogAhead | AddressesHeard
 
 
 @attrs.define(eq=False)
@@ -271,6 +294,8 @@ class SyncMachine:
     _last_sent: float = 0.0
     _last_heard: float = 0.0
     _closing: str | None = None
+    #: Address records to pass on (peer exchange), sent after our vector.
+    _addrs_out: list[bytes] = attrs.field(factory=list)
 
     def __attrs_post_init__(self) -> None:
         self._last_sent = self._last_heard = self.started
@@ -286,6 +311,11 @@ class SyncMachine:
         """Say goodbye with ``reason`` and end the connection."""
         if self._closing is None:
             self._closing = reason
+
+    def offer_addresses(self, records: list[bytes]) -> None:
+        """Pass these signed address records on (peer exchange); a newer offer replaces one
+        not yet sent, so a slow link never queues more than one frame of them."""
+        self._addrs_out = list(records[:MAX_ADDR_RECORDS])
 
     # ---- messages from the other side -------------------------------------------------
 
@@ -305,6 +335,8 @@ class SyncMachine:
                 for author in message.authors:
                     self.eager[author] = False
                 self._bound(len(self.eager), "prune")
+            case Addrs():
+                return [AddressesHeard(message.records)] if message.records else []
             case Ping():
                 pass
             case Bye():
@@ -459,6 +491,9 @@ class SyncMachine:
             return Close(self._closing)
         if self._vector_out:
             return self._sent(Send(self._vector_out.pop(0)), now)
+        if self._addrs_out:
+            records, self._addrs_out = self._addrs_out, []
+            return self._sent(Send(Addrs(records)), now)
         if self._wants:
             return self._sent(Send(Want(self._take(self._wants))), now)
         if self._prune_out:

@@ -45,6 +45,19 @@ class Hello:
     class_id: bytes
     peer_id: bytes
     port: int
+    #: Optional features this side speaks beyond ``version`` (e.g. ``"pex"``: it takes
+    #: ``Addrs``). Older peers send none and ignore ours, so a new message is only ever sent
+    #: to a side that named it here: adding one needs no new protocol version.
+    features: tuple[str, ...] = ()
+
+
+#: The peer-exchange feature: the side takes ``Addrs`` (issue 21).
+FEATURE_PEX = "pex"
+MAX_FEATURES = 8
+#: Address records per ``addrs`` frame (each at most ``_exchange.MAX_RECORD`` bytes).
+MAX_ADDR_RECORDS = 64
+#: Bytes of one record on the wire (``_exchange.MAX_RECORD``, checked again there).
+MAX_ADDR_RECORD = 320
 
 
 @attrs.frozen
@@ -91,6 +104,15 @@ class Events:
 
 
 @attrs.frozen
+class Addrs:
+    """Peer exchange: signed address records of members the sender is connected to (and its
+    own), each verified by the receiver before use (``peer.net._exchange``). Sent only to a
+    side whose ``Hello`` named ``FEATURE_PEX``."""
+
+    records: list[bytes]
+
+
+@attrs.frozen
 class Ping:
     """A keep-alive: a connection that hears nothing for the idle timeout is dead, so an idle
     but healthy one must say something now and then."""
@@ -103,7 +125,7 @@ class Bye:
     reason: str
 
 
-Message = Hello | Have | Want | IHave | Prune | Events | Ping | Bye
+Message = Hello | Have | Want | IHave | Prune | Events | Addrs | Ping | Bye
 
 
 #: A head on the wire: seq (8 bytes, big-endian) then the head id, one byte string per author
@@ -128,6 +150,8 @@ def encode(message: Message) -> bytes:
                 "peer": message.peer_id,
                 "port": message.port,
             }
+            if message.features:
+                body["x"] = list(message.features)
         case Have():
             body = {"t": "have", "heads": _vector_body(message.heads), "more": message.more}
         case Want():
@@ -138,6 +162,8 @@ def encode(message: Message) -> bytes:
             body = {"t": "prune", "authors": message.authors}
         case Events():
             body = {"t": "events", "events": message.events, "pushed": message.pushed}
+        case Addrs():
+            body = {"t": "addrs", "records": message.records}
         case Ping():
             body = {"t": "ping"}
         case Bye():
@@ -189,7 +215,14 @@ def decode(data: bytes) -> Message:
         _require(isinstance(cid, bytes) and len(cid) == 16, "hello class id")
         _require(isinstance(pid, bytes) and len(pid) == 32, "hello peer id")
         _require(type(port) is int and 0 <= port <= 65535, "hello port")
-        return Hello(v, cid, pid, port)
+        features = body.get("x", [])
+        _require(
+            isinstance(features, list)
+            and len(features) <= MAX_FEATURES
+            and all(isinstance(f, str) and len(f) <= 32 for f in features),
+            "hello features",
+        )
+        return Hello(v, cid, pid, port, tuple(features))
     if tag == "have":
         more = body.get("more", False)
         _require(isinstance(more, bool), "have more flag")
@@ -214,6 +247,14 @@ def decode(data: bytes) -> Message:
         _require(all(isinstance(e, bytes) for e in evs), "events must be byte strings")
         _require(isinstance(pushed, bool), "events pushed flag")
         return Events(evs, pushed)
+    if tag == "addrs":
+        records = body.get("records")
+        _require(isinstance(records, list) and len(records) <= MAX_ADDR_RECORDS, "addrs records")
+        _require(
+            all(isinstance(r, bytes) and len(r) <= MAX_ADDR_RECORD for r in records),
+            "addrs record",
+        )
+        return Addrs(records)
     if tag == "ping":
         return Ping()
     if tag == "bye":
