@@ -24,9 +24,10 @@ from peer.cli._curriculum import (
     problem_thread,
     read_solution,
     submission_json,
+    when_text,
     with_peer,
 )
-from peer.cli._output import local_time_ts, print_json, print_table
+from peer.cli._output import print_json, print_table
 from peer.cli._selfcheck import add_solution_args, choose_language, run_self_check, self_check_lines
 from peer.errors import UsageError
 from peer.grading import Grader, latest_ids, load_test_folder, sandbox_available
@@ -112,7 +113,7 @@ def cmd_queue(args: argparse.Namespace, me: Membership, store: Store) -> int:
                     f"{s.author_name or '?'} ({short_id(s.author)})",
                     str(s.attempt) + ("" if s.id in latest else " (superseded)"),
                     s.language or "sealed",
-                    local_time_ts(s.ts),
+                    when_text(s),  # with the witnessed time where it differs (issue 18)
                     "late" if s.late else "-",
                 ]
                 for s in waiting
