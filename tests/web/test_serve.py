@@ -49,6 +49,10 @@ def test_run_serves_the_ui_and_peerclass_ui_prints_its_address(tmp_path: Path) -
         with pytest.raises(urllib.error.HTTPError) as again:  # the token worked once
             other.open(f"{base}/chat?token={token}", timeout=10)
         assert again.value.code == 401
+        assert "signed out every browser" in cli(teacher, "ui", "--sign-out-all").stdout
+        with pytest.raises(urllib.error.HTTPError) as out:  # the running peer noticed
+            browser.open(f"{base}/chat", timeout=10)
+        assert out.value.code == 401
     finally:
         assert peer.stop() == 0
     assert not (teacher / URL_FILE).exists()
