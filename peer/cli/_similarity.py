@@ -21,7 +21,7 @@ from peer.identity import Membership, short_id
 from peer.log import MAX_SOLUTION_BYTES
 from peer.similarity import FORMATS, Program, all_hashes, fingerprint, pairs_of, render
 from storage import Store
-from storage.queries import Problem, get_submission, list_submissions
+from storage.queries import Problem, Submission, get_submission, list_submissions
 
 _FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _SUFFIXES = {".py": "python", ".c": "c", ".h": "c"}
@@ -37,6 +37,12 @@ def add_commands(sub: Any) -> None:
     similarity.add_argument(
         "--against", type=Path, metavar="DIR", help="an earlier term's submissions, one per file"
     )
+    similarity.add_argument(
+        "--export",
+        type=Path,
+        metavar="DIR",
+        help="also write each student's latest submission to DIR (a later term's --against)",
+    )
     similarity.set_defaults(handler=with_peer(cmd_similarity))
 
 
@@ -47,6 +53,8 @@ def cmd_similarity(args: argparse.Namespace, me: Membership, store: Store) -> in
         )
     problem = problem_thread(store, args.problem, me.klass.instructor)
     programs = _latest_programs(store, me, problem)
+    if args.export is not None:
+        _export(store, me, problem, args.export)
     against = [] if args.against is None else _earlier_term(args.against, problem)
     text = render(pairs_of(programs, against), problem.title, args.format)
     if args.output is None:
@@ -66,15 +74,20 @@ def _shared(problem: Problem, language: str) -> set[int]:
     return set().union(*(all_hashes(t, language) for t in texts)) if texts else set()
 
 
-def _latest_programs(store: Store, me: Membership, problem: Problem) -> list[Program]:
-    latest: dict[bytes, Any] = {}
+def _latest(store: Store, me: Membership, problem: Problem) -> list[Submission]:
+    """Each student's latest submission to the problem that this peer can read."""
+    latest: dict[bytes, Submission] = {}
     for s in list_submissions(store, problem_root=problem.root):
         if s.author == me.peer_id or not s.readable or s.language is None:
             continue
         if s.author not in latest or s.attempt > latest[s.author].attempt:
             latest[s.author] = s
+    return list(latest.values())
+
+
+def _latest_programs(store: Store, me: Membership, problem: Problem) -> list[Program]:
     programs = []
-    for s in latest.values():
+    for s in _latest(store, me, problem):
         detail = get_submission(store, s.id)
         if detail is None or detail.solution is None or s.language is None:
             continue
@@ -82,6 +95,23 @@ def _latest_programs(store: Store, me: Membership, problem: Problem) -> list[Pro
         shared = _shared(problem, s.language)
         programs.append(fingerprint(label, detail.solution, s.language, ignore=shared))
     return programs
+
+
+def _export(store: Store, me: Membership, problem: Problem, folder: Path) -> None:
+    """Each student's latest readable submission as ``NAME-ID8.py`` (or ``.c``): the files
+    ``--against`` reads. The folder may exist; a file of the same name is replaced."""
+    suffix = {language: ext for ext, language in _SUFFIXES.items() if ext != ".h"}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for s in _latest(store, me, problem):
+            detail = get_submission(store, s.id)
+            if detail is None or detail.solution is None or s.language not in suffix:
+                continue
+            stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", s.author_name or "student")
+            name = f"{stem}-{s.author.hex()[:8]}{suffix[s.language]}"
+            (folder / name).write_text(detail.solution, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write --export {folder}: {exc.strerror or exc}") from None
 
 
 def _earlier_term(folder: Path, problem: Problem) -> list[Program]:

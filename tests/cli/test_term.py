@@ -326,6 +326,18 @@ def test_similarity_ranks_the_near_copies_first(term: Term) -> None:
     assert "get_ints" in html.read_text() and "read_numbers" in html.read_text()
     refused = pc(term.ann, "similarity", term.problems["Sum"])
     assert refused.code != 0 and "instructors and TAs" in refused.err
+    # This term's submissions, exported, are a later term's --against: each student's own
+    # program is found again, and this term's pairs are not repeated.
+    exported = term.root / "sum-2026"
+    pc_ok(term.kim, "similarity", term.problems["Sum"], "--export", str(exported))
+    assert len(list(exported.glob("*.py"))) == 4
+    later = json.loads(
+        pc_ok(term.kim, "similarity", term.problems["Sum"], "--format", "json",
+              "--against", str(exported)).out
+    )["pairs"]  # fmt: skip
+    cats = [p for p in later if p["a"].startswith("Cat") and p["b"].startswith("earlier term")]
+    best = max(cats, key=lambda p: p["similarity"])
+    assert best["similarity"] == 1.0 and "Cat-" in best["b"]
 
 
 def test_libreoffice_reads_the_gradebook_cell_by_cell(term: Term) -> None:
