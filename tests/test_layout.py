@@ -251,6 +251,8 @@ SANS_IO = (
     "peer.net._gossip",
     "peer.net._config",
     "peer.net._simulation",
+    "peer.net._exchange",
+    "peer.net._reach",
 )
 
 
