@@ -8,16 +8,19 @@ read from the store: online and last seen as the peer last recorded them, sync u
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import json
+import signal
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
-from peer.cli._grading import _stop_on_signals
 from peer.cli._output import local_time
 from peer.identity import Membership
 from peer.log import hlc
@@ -73,13 +76,29 @@ def board_lines(board: dict[str, Any]) -> list[str]:
     return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
 
 
+@contextlib.contextmanager
+def _until_signalled() -> Iterator[list[bool]]:
+    """A flag set by Ctrl-C or SIGTERM, so the board stops between two drawings (exit 0)."""
+    stop = [False]
+
+    def request(_signum: int, _frame: FrameType | None) -> None:
+        stop[0] = True
+
+    previous = {sig: signal.signal(sig, request) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def live_board(data_dir: Path, me: Membership, store: Store) -> int:
     """Redraw the board whenever it changes, until Ctrl-C or SIGTERM (exit status 0)."""
     remote = _from_peer(data_dir)
     shown: list[str] | None = None
     tty = sys.stdout.isatty()
-    with _stop_on_signals() as stop:
-        while not stop.requested:
+    with _until_signalled() as stop:
+        while not stop[0]:
             board = remote() if remote is not None else None
             source = "from the running peer"
             if board is None:
