@@ -31,6 +31,7 @@ from peer.web._context import (
 )
 from peer.web._grading import grade_post
 from peer.web._live import stream
+from peer.web._network import network_page
 from peer.web._pages import (
     board_page,
     chat_delete,
@@ -117,6 +118,7 @@ def build_app(ctx: WebContext) -> Starlette:
         route("/instructor/publish", publish_page),
         route("/instructor/publish", publish_post, ("POST",)),
         route("/report", report_download),
+        route("/network", network_page),
         route("/events", events),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
