@@ -25,6 +25,7 @@ from typing import Any
 
 import attrs
 import pytest
+from sqlalchemy import select
 
 from peer.grading import sandbox_available
 from peer.log import hlc
@@ -35,6 +36,8 @@ from peer.testing import (
     wait_converged,
     wait_until,
 )
+from storage import Store
+from storage.schema import extensions
 from tests.helpers import make_class, pc, pc_ok
 
 pytestmark = pytest.mark.skipif(
@@ -276,6 +279,19 @@ def test_an_extension_is_sealed_to_the_student_and_moves_only_their_lateness(ter
     assert mine[term.problems["Sum"]]["late"] is False
     bobs = json.loads(pc_ok(term.bob, "submissions", "--json", "--author", "Bob").out)
     assert next(s for s in bobs if s["problem_id"] == term.problems["Sum"])["late"] is True
+    # Sealed to Ann and the staff: Bob's peer holds the event but cannot open it.
+    readable = {}
+    for who, d in [("Ann", term.ann), ("Bob", term.bob), ("Tia", term.tia), ("Kim", term.kim)]:
+        store = Store.open(d)
+        try:
+            with store.read() as conn:
+                rows = list(conn.execute(select(extensions.c.readable, extensions.c.student)))
+        finally:
+            store.close()
+        assert len(rows) == 1
+        readable[who] = bool(rows[0].readable)
+        assert (rows[0].student is not None) == readable[who]
+    assert readable == {"Ann": True, "Bob": False, "Tia": True, "Kim": True}
 
 
 def test_a_regrade_names_the_changed_verdicts_and_the_student_sees_both_scores(
