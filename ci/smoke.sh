@@ -51,6 +51,11 @@ done < <(cd "$WORK/src" && find peer storage migrations -type f ! -name '*.py' \
     ! -name '*.pyc' ! -path '*/__pycache__/*' -print0)
 [ "$missing" = 0 ] || fail "data files are missing from the wheel"
 say "every data file is installed"
+"$VENV_BIN/python" -c '
+from peer.i18n import translator
+assert translator("ko").gettext("Chat") == "\ucc44\ud305", "the Korean catalog is not in the wheel"
+' || fail "the installed package does not speak Korean (compiled catalogs missing)"
+say "the compiled Korean catalog is installed"
 
 # 4. --help of the program and of every subcommand, at every depth.
 helps=0
