@@ -241,6 +241,8 @@ IO_NET = frozenset(
         "peer.net._interfaces",
         "peer.net._session",
         "peer.net._node",
+        "peer.net._mdns",
+        "peer.net._probe",
     }
 )
 SANS_IO = (

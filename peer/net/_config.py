@@ -10,6 +10,8 @@ loads no Trio, no store and no sockets.
 
 from __future__ import annotations
 
+import ipaddress
+
 import attrs
 
 from peer.net._sync import SyncConfig
@@ -91,6 +93,9 @@ class NodeConfig:
     #: How often the node writes what it sees of the network (beacons heard, addresses
     #: unreachable, clock skew) to its store, for ``peerclass doctor`` and the UI's page.
     reach_interval: float = 5.0
+    #: The mDNS service's TXT (a beacon) is signed afresh this often: within the two
+    #: minutes a beacon stays acceptable.
+    mdns_refresh: float = 60.0
 
     # ---- strangers and twins ----
     #: A connected identity whose log we do not hold (so not a member we know) is closed
@@ -122,3 +127,21 @@ class NodeConfig:
     #: The sync machine's own timings and caps: keep-alive (``ping_interval``), idle timeout,
     #: graft and announcement delays, the full-serve throttle.
     sync: SyncConfig = attrs.field(factory=SyncConfig)
+
+    def mdns_off_reason(self) -> str | None:
+        """Why mDNS stays off, or None to use it. Off whenever discovery or the listener
+        points at loopback (tests, the demo and benches do): mDNS would send multicast from
+        the host's real interfaces, which nothing on loopback may do."""
+        if not (self.discovery and self.mdns):
+            return "off (--no-mdns or --no-discovery)"
+        for address in (self.discovery_addr, self.bind):
+            if address is not None and _is_loopback(address):
+                return "off (discovery is on loopback)"
+        return None
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"

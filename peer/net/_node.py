@@ -228,7 +228,10 @@ class Node:
             front.start_soon(self._send_beacons)
         else:
             self.reach.beacons = "off (--no-beacons or --no-discovery)"
-        self.reach.mdns = "off"
+        off = self.config.mdns_off_reason()
+        self.reach.mdns = off or "on"
+        if off is None:
+            front.start_soon(self._run_mdns)
         front.start_soon(self._dial_loop, connections)
 
     def request_stop(self) -> None:
@@ -292,6 +295,41 @@ class Node:
                 )
             )
             task_status.started()
+
+    async def _run_mdns(self) -> None:
+        """DNS-SD over mDNS beside the beacons (``peer.net._mdns``), loaded only here: a
+        node on loopback never imports zeroconf. Its failure (no multicast route, say) is
+        told once and leaves the other ways working."""
+        try:
+            from peer.net import _mdns
+        except ImportError as exc:
+            self.reach.mdns = f"unavailable ({exc})"
+            log.warning("mDNS is unavailable (%s): beacons and --peer still work", exc)
+            return
+        key = self.beacon_filter.key
+        sender = discovery.BeaconSender(
+            key, self.membership.signing_key, self.listen_port, self.instance
+        )
+        mdns_filter = discovery.BeaconFilter(
+            key, self.membership.peer_id, self.instance, self.started_ms
+        )
+
+        def on_beacon(beacon: discovery.Beacon, host: str) -> None:
+            self.table.saw(beacon.peer_id, host, beacon.port)
+            skew = beacon.sent_ms - int(time.time() * 1000)
+            self.reach.heard_from(beacon.peer_id, f"{host}:{beacon.port}", "mdns", skew)
+
+        try:
+            await _mdns.run_mdns(
+                sender,
+                mdns_filter,
+                lambda: [host for host, _port in self.own_addresses()],
+                on_beacon,
+                refresh=self.config.mdns_refresh,
+            )
+        except OSError as exc:
+            self.reach.mdns = f"failed ({exc.strerror or exc})"
+            log.warning("mDNS stopped: %s (beacons and --peer still work)", exc)
 
     async def _block_authoring_for_twins(
         self, twins: trio.MemoryReceiveChannel[discovery.Twin]

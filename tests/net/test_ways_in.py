@@ -5,12 +5,16 @@ rest. No beacon is sent in these tests (``discovery`` off)."""
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
+import pytest
 import trio
 
+from peer.cli._main import build_parser
 from peer.identity import CLASS_FILE, parse_invite
 from peer.net import NodeConfig
+from peer.testing import LOOPBACK_BROADCAST, free_udp_port
 from tests.fixtures_core import wait_for
 from tests.helpers import make_class, pc_ok
 from tests.net.test_node import config, converged, free_tcp_port, running
@@ -82,3 +86,58 @@ async def test_the_instructors_invite_carries_where_its_peer_listens(tmp_path: P
     joiner = tmp_path / "joiner"
     pc_ok(joiner, "init", "--name", "Late", "--invite", invite)
     assert json.loads((joiner / CLASS_FILE).read_text())["addresses"] == [f"127.0.0.1:{port}"]
+
+
+# ---- one way off at a time, and mDNS never on loopback -------------------------------------
+
+
+def test_mdns_is_off_wherever_discovery_or_the_listener_is_on_loopback() -> None:
+    on_loopback = "off (discovery is on loopback)"
+    assert NodeConfig(discovery_addr=LOOPBACK_BROADCAST).mdns_off_reason() == on_loopback
+    assert NodeConfig(bind="127.0.0.1").mdns_off_reason() == on_loopback
+    assert NodeConfig(bind="::1").mdns_off_reason() == on_loopback
+    assert NodeConfig(mdns=False).mdns_off_reason() == "off (--no-mdns or --no-discovery)"
+    assert NodeConfig(discovery=False).mdns_off_reason() == "off (--no-mdns or --no-discovery)"
+    assert NodeConfig(discovery_addr="10.0.0.255").mdns_off_reason() is None
+
+
+async def test_a_node_on_loopback_finds_by_beacons_and_starts_no_zeroconf(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import peer.net._mdns as mdns
+
+    def no_zeroconf(*args: object, **kwargs: object) -> None:
+        raise AssertionError("zeroconf was started on a loopback-configured node")
+
+    monkeypatch.setattr(mdns, "Zeroconf", no_zeroconf)
+    dirs = make_class(tmp_path, students=1)
+    udp = free_udp_port()
+    both = [config(discovery=True, discovery_port=udp, mdns=True)] * 2
+    async with running(dirs.all, both) as (teacher, student):
+        with trio.fail_after(TIMEOUT):
+
+            async def met() -> bool:
+                return student.peer_id in teacher.node.mesh.connected()
+
+            await wait_for(met)
+        for node in (teacher, student):
+            assert node.node.reach.mdns == "off (discovery is on loopback)"
+        assert teacher.node.reach.heard[student.peer_id][1] == "beacon"
+
+
+async def test_no_beacons_leaves_the_beacon_port_unbound(tmp_path: Path) -> None:
+    dirs = make_class(tmp_path, students=0)
+    udp = free_udp_port()
+    quiet = config(discovery=True, beacons=False, discovery_port=udp)
+    async with running([dirs.instructor], [quiet]) as (teacher,):
+        assert teacher.node.reach.beacons.startswith("off")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind(("", udp))  # no SO_REUSEADDR: fails if the node had bound it
+
+
+def test_the_run_flags_turn_off_one_way_each() -> None:
+    parser = build_parser()
+    args = parser.parse_args(["run", "--no-beacons", "--no-mdns", "--no-discovery"])
+    assert (args.no_beacons, args.no_mdns, args.no_discovery) == (True, True, True)
+    args = parser.parse_args(["run"])
+    assert (args.no_beacons, args.no_mdns, args.no_discovery) == (False, False, False)
