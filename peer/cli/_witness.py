@@ -26,6 +26,8 @@ log = logging.getLogger("peerclass.witness")
 
 #: With no due time ahead, look again this often (seconds) in case a problem gets one.
 IDLE_LOOK = 60.0
+#: While events arrive, the due times are looked up again at most this often (seconds).
+RELOOK = 1.0
 
 
 async def keep_checkpoints(
@@ -46,17 +48,22 @@ async def keep_checkpoints(
 async def _write(
     store: AsyncStore, membership: Membership, lock: trio.Lock, wall: Callable[[], int], *,
     always: bool,
-) -> None:  # fmt: skip
+) -> bool:  # fmt: skip
+    """Sign a checkpoint if this peer witnesses and (unless ``always``) something moved;
+    whether one was written."""
     async with lock:
         try:
             if not await store.query(is_witness):
-                return
+                return False
             now = wall()
             body = await store.query(lambda s: checkpoint_body(s, time_ms=now, always=always))
-            if body is not None:
-                await store.append(membership.signing_key, "checkpoint", body)
+            if body is None:
+                return False
+            await store.append(membership.signing_key, "checkpoint", body)
+            return True
         except PeerclassError as exc:  # a full disk, a blocked log: the next round tries again
             log.warning("could not write a checkpoint: %s", exc)
+            return False
 
 
 async def _while_events_arrive(
@@ -73,8 +80,9 @@ async def _while_events_arrive(
             await store.watch.wait_beyond(cursor)
         await trio.sleep_until(last + interval)  # at most one per interval
         cursor = store.watch.max_local_id
-        last = trio.current_time()
-        await _write(store, membership, lock, wall, always=False)
+        started = trio.current_time()
+        if await _write(store, membership, lock, wall, always=False):
+            last = started
         cursor = max(cursor, store.watch.max_local_id)  # our own checkpoint calls for none
 
 
@@ -89,6 +97,9 @@ async def _at_due_times(
         delay = IDLE_LOOK if not dues else max(0.0, (dues[0] - wall()) / 1000)
         with trio.move_on_after(delay):
             await store.watch.wait_beyond(cursor)  # a new problem may bring an earlier due
+            # Look again at most once a second however fast chat arrives; the due time's
+            # deadline still cuts this short.
+            await trio.sleep(RELOOK)
             continue
         if dues and wall() >= dues[0]:
             await _write(store, membership, lock, wall, always=True)
