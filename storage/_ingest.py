@@ -90,6 +90,7 @@ def ingest(
             rejected.extend(outcome.rejected)
             if outcome.gap is not None:
                 gaps[author] = outcome.gap
+        projections.index_chat_text(conn)  # chat search follows the stored events
     return IngestResult(
         stored=tuple(stored),
         duplicates=duplicates,
@@ -211,9 +212,25 @@ def _ingest_author(conn: Connection, author: bytes, batch: list[Event]) -> _Auth
         out.stored.extend(accepted)
     if out.gap is not None:
         out.gap = head.seq + 1  # the first seq we lack, whatever part of the run was refused
-    for ev in later:
-        _check_held(conn, ev, out)
+    if later:
+        # One query for every seq this batch repeats (live gossip brings duplicates often):
+        # the id held at each, our head's known without asking.
+        held = _held_ids(conn, author, {ev.seq for ev in later if ev.seq != head.seq})
+        if head.id is not None:
+            held[head.seq] = head.id
+        for ev in later:
+            _check_held(conn, ev, held.get(ev.seq), out)
     return out
+
+
+def _held_ids(conn: Connection, author: bytes, seqs: set[int]) -> dict[int, bytes]:
+    """The id of ``author``'s stored event at each of ``seqs`` (those held)."""
+    if not seqs:
+        return {}
+    query = select(events.c.seq, events.c.id).where(
+        events.c.author == author, events.c.seq.in_(sorted(seqs))
+    )
+    return {int(seq): bytes(held) for seq, held in conn.execute(query)}
 
 
 def _authenticated_prefix(run: list[Event], out: _AuthorOutcome) -> list[Event]:
@@ -228,11 +245,9 @@ def _authenticated_prefix(run: list[Event], out: _AuthorOutcome) -> list[Event]:
     return run
 
 
-def _check_held(conn: Connection, ev: Event, out: _AuthorOutcome) -> None:
-    """An event at a seq we already hold: a duplicate, or (if validly signed) a fork."""
-    held = conn.execute(
-        select(events.c.id).where(events.c.author == ev.author, events.c.seq == ev.seq)
-    ).scalar()
+def _check_held(conn: Connection, ev: Event, held: bytes | None, out: _AuthorOutcome) -> None:
+    """An event at a seq we already hold (``held`` is the id stored there): a duplicate, or
+    (if validly signed) a fork."""
     if held is None:
         return  # its seq was not stored after all (the run was cut short): not evidence of anything
     if held == ev.id:

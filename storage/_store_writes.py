@@ -58,6 +58,7 @@ class Writes(StoreBase):
                 projections.project(conn, ev)
                 insert_run(conn, [ev], head)
                 authored.append(ev)
+            projections.index_chat_text(conn)  # chat search follows the stored events
         if self.notify_address is not None:
             send_wakeup(self.notify_address)
         return authored
@@ -108,6 +109,7 @@ class Writes(StoreBase):
                     projections.project(conn, ev, received_at)  # chat sorts by arrival
                     pins.saw(ev)
                 count += 1
+            projections.index_chat_text(conn)
         return count
 
     def _record_reader(self, conn: Connection) -> None:

@@ -18,8 +18,8 @@ from sqlalchemy import Connection, delete
 
 from peer.log import Event, hlc
 from storage.projections._chat import INSERT_MESSAGE, chat_row, project_profile
-from storage.projections._chat_text import clear_chat_text, project_chat_text, project_revision
-from storage.projections._chat_text import search_rowid as search_rowid
+from storage.projections._chat_text import clear_chat_text, project_announcements, project_revision
+from storage.projections._chat_text import index_chat_text as index_chat_text
 from storage.projections._curriculum import (
     count_attempts,
     project_feedback,
@@ -69,9 +69,10 @@ _PROJECTORS: dict[str, Projector] = {
 _BULK: dict[str, tuple[str, RowMaker]] = {
     "chat": (INSERT_MESSAGE, chat_row),
 }
-#: What bulk kinds add after their rows, a run at a time: chat's search index, announcements.
+#: What bulk kinds add after their rows, a run at a time: chat's announcements. (Chat's search
+#: index follows the ``events`` table instead: ``index_chat_text``.)
 _AFTER_BULK: dict[str, Callable[[Connection, Sequence[Event]], None]] = {
-    "chat": project_chat_text,
+    "chat": project_announcements,
 }
 
 

@@ -4,12 +4,14 @@ The index is ``chat_search`` (FTS5, ``trigram`` tokenizer, kept by the chat proj
 holds the newest text of every message this store's identity can read, so search never shows
 a deleted message or a private one meant for someone else. Every word of the query must occur
 in a message (as a substring, any case): a word of three or more characters is looked up in
-the index; a shorter one (Korean words are often two syllables) is matched by scanning the
-index's stored text, since trigrams cannot find it.
+the index (``LIKE``, which SQLite answers from the trigrams); a shorter one (Korean words are
+often two syllables) is matched by scanning the index's stored text, since trigrams cannot
+find it.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from peer.errors import UsageError
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
 #: Words longer than this are refused: a query is typed by a person.
 MAX_QUERY = 500
+_LIKE_SPECIAL = re.compile(r"[%_\\]")
 
 
 def search_chat(
@@ -50,18 +53,21 @@ def search_chat(
 
 
 def _query(words: list[str], room: str | None, limit: int) -> tuple[str, list[Any]]:
-    """The SQL and its parameters: one MATCH for the long words, a scan for the short."""
-    long_words = [w for w in words if len(w) >= 3]
+    """The SQL and its parameters: each word a ``LIKE '%word%'`` on the index's text. A word
+    of three or more characters, with no ``%`` or ``_`` in it, is found through the trigram
+    index; a shorter one (or one needing an ``ESCAPE``, which the index does not take) is
+    checked on the rows the others leave, or by a scan when it is alone."""
     conditions: list[str] = []
     params: list[Any] = []
-    if long_words:
-        conditions.append(f"{CHAT_SEARCH} MATCH ?")
-        params.append(" AND ".join(_phrase(w) for w in long_words))
-    for word in (w for w in words if len(w) < 3):
-        # LIKE folds ASCII case; instr finds what LIKE on a trigram table misses (short
-        # non-ASCII patterns in SQLite 3.40).
-        conditions.append("(text LIKE ? ESCAPE '\\' OR instr(text, ?) > 0)")
-        params += [f"%{_escape_like(word)}%", word]
+    for word in words:
+        if len(word) >= 3 and not _LIKE_SPECIAL.search(word):
+            conditions.append("text LIKE ?")
+            params.append(f"%{word}%")
+        else:
+            # instr finds what LIKE on a trigram table misses (short non-ASCII patterns in
+            # SQLite 3.40); LIKE folds ASCII case.
+            conditions.append("(text LIKE ? ESCAPE '\\' OR instr(text, ?) > 0)")
+            params += [f"%{_escape_like(word)}%", word]
     if room is not None:
         conditions.append("room = ?")
         params.append(room)
@@ -70,11 +76,6 @@ def _query(words: list[str], room: str | None, limit: int) -> tuple[str, list[An
         "ORDER BY ts DESC LIMIT ?"
     )
     return sql, [*params, limit]
-
-
-def _phrase(word: str) -> str:
-    """A word as an FTS5 string: operators and quotes in it are literal text."""
-    return '"' + word.replace('"', '""') + '"'
 
 
 def _escape_like(word: str) -> str:
