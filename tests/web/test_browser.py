@@ -395,6 +395,10 @@ def test_nothing_is_missed_on_another_page(session: Session) -> None:
     minjun.click("#notify-toggle")  # opt in
     expect(minjun.locator("#notify-toggle")).to_have_attribute("aria-pressed", "true")
     minjun.evaluate(MARK)
+    ada.goto(a_base + "/chat?with=" + load_membership(session.klass.students[0]).peer_id.hex())
+    ada.fill("#text", "민준, 숙제 봤어요?")
+    ada.press("#text", "Control+Enter")
+    ada.wait_for_url("**/chat?with=*")
     ada.goto(a_base + "/chat?room=general")
     ada.fill("#text", "@이")  # completion from the roster
     expect(ada.locator("#mention-list [role=option]", has_text="@이민준")).to_be_visible()
@@ -413,10 +417,12 @@ def test_nothing_is_missed_on_another_page(session: Session) -> None:
     expect(badge).to_be_visible(timeout=LIVE)
     wait_until(lambda: minjun.title().startswith("("), 25, "the count in the title")
     assert minjun.evaluate(STAYED)
-    wait_until(lambda: len(minjun.evaluate("window.__notes")) >= 2, 25, "two notifications")
+    wait_until(lambda: len(minjun.evaluate("window.__notes")) >= 3, 25, "three notifications")
     notes = minjun.evaluate("window.__notes")
     titles = " | ".join(n["title"] for n in notes)
+    assert "Private message from Ada" in titles
     assert "Ada mentioned you" in titles and "Announcement from 김선생" in titles
+    assert any(n["body"] == "민준, 숙제 봤어요?" for n in notes)
     _shoot(minjun, "unread-badge")
 
     minjun.click("nav a[href='/chat']")

@@ -107,7 +107,16 @@
   function reconnect() {
     if (source) { source.close(); source = null; }
     clearTimeout(retry);
-    retry = setTimeout(listen, 1000);
+    retry = setTimeout(function () {
+      // A peer that answers 401 is running but no longer knows this browser (peerclass ui
+      // --sign-out-all): say so instead of waiting for it; the text typed stays.
+      fetch("/chat/unread.json", { credentials: "same-origin" })
+        .then(function (r) {
+          if (r.status === 401) { banner(t("signed-out"), true); retry = setTimeout(reconnect, 5000); }
+          else listen();
+        })
+        .catch(function () { listen(); });
+    }, 1000);
   }
 
   function listen() {
