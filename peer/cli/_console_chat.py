@@ -106,7 +106,12 @@ def waiting_lines(store: Store, me: Membership) -> list[str]:
     if not may_announce(store, me.peer_id):
         return []
     entries = roster_entries(store, me.klass.instructor)
-    return [_waiting(e.name, e.peer_id) for e in entries if e.state == "pending"]
+    admitting = {d.body.get("peer") for d in pending_duties(store)}  # a one-student invite's
+    return [
+        _waiting(e.name, e.peer_id)
+        for e in entries
+        if e.state == "pending" and e.peer_id not in admitting
+    ]
 
 
 # ---- private messages typed at the console -----------------------------------------------

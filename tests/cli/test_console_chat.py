@@ -8,7 +8,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from peer.cli._console_chat import waiting_lines
+from peer.identity import load_membership
 from peer.testing import PeerProcess, free_udp_port, wait_until
+from storage import Store
 from tests.cli.pty_terminal import Terminal, open_terminal
 from tests.helpers import make_class, pc_ok
 
@@ -117,3 +120,33 @@ def test_the_instructor_is_told_who_is_waiting_to_be_admitted(tmp_path: Path) ->
     finally:
         terminal.close()
         joiner.stop()
+
+
+def test_at_start_the_instructor_hears_who_is_still_waiting(tmp_path: Path) -> None:
+    """Joiners that arrived while the instructor's peer was off are told when it starts; one
+    holding a one-student invite is admitted by that peer on its own, so it is not."""
+    klass = make_class(tmp_path, students=0, names=["Teacher"])
+    open_joiner, invited = tmp_path / "open", tmp_path / "invited"
+    pc_ok(open_joiner, "init", "--name", "Jisoo Park", "--invite", klass.invite)
+    one_student = pc_ok(klass.instructor, "invite", "--for", "Minho").out.strip()
+    pc_ok(invited, "init", "--name", "Minho", "--invite", one_student)
+    teacher = Store.open(klass.instructor)
+    try:
+        for joiner in (open_joiner, invited):
+            source = Store.open(joiner)
+            try:
+                teacher.ingest(source.events_range(next(iter(source.heads())), 0, 100))
+            finally:
+                source.close()
+        lines = waiting_lines(teacher, load_membership(klass.instructor))
+    finally:
+        teacher.close()
+    assert len(lines) == 1
+    assert re.fullmatch(
+        r"\[class\] Jisoo Park \(\w{8}\) is waiting: peerclass admit 'Jisoo Park'", lines[0]
+    )
+    student = Store.open(open_joiner)
+    try:
+        assert waiting_lines(student, load_membership(open_joiner)) == []  # not an instructor
+    finally:
+        student.close()
