@@ -255,6 +255,7 @@ SANS_IO = (
     "peer.net._simulation",
     "peer.net._exchange",
     "peer.net._reach",
+    "peer.net._redial",
 )
 
 

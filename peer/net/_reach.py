@@ -51,14 +51,20 @@ class Reach:
         self.heard[peer_id] = (address, way, skew_ms)
 
     def could_not_reach(self, address: str, error: str, peer_id: bytes | None) -> None:
+        """Note a failed dial with its error: the doctor names the address and the member
+        it was for, which is what a student needs to tell a firewall from a peer that is off."""
         self.unreachable.pop(address, None)
         _bounded(self.unreachable)
         self.unreachable[address] = (error, peer_id)
 
     def reached(self, address: str) -> None:
+        """Forget an address's failure once a dial to it worked, so the doctor reports only
+        what is still wrong."""
         self.unreachable.pop(address, None)
 
     def clock_of(self, peer_id: bytes, skew_ms: int) -> None:
+        """Note a member's clock against ours (from a record it signed itself): a clock far
+        off drops beacons and confuses deadlines, and the doctor says so."""
         self.skew.pop(peer_id, None)
         _bounded(self.skew)
         self.skew[peer_id] = skew_ms

@@ -41,6 +41,7 @@ class Redial:
 
     @classmethod
     def from_config(cls, config: NodeConfig) -> Redial:
+        """The node's backoff, from its configuration (one place for the timings)."""
         return cls(config.backoff_min, config.backoff_max, config.refused_backoff_max)
 
     def due(self, addr: Address, now: float) -> bool:
