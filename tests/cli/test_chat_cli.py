@@ -18,6 +18,12 @@ def klass(tmp_path: Path) -> ClassDirs:
     return make_class(tmp_path, students=2, names=["Teacher", "민준", "Jisoo"])
 
 
+@pytest.fixture
+def alone(tmp_path: Path) -> Path:
+    """An instructor's data dir and no one else (what one person types)."""
+    return make_class(tmp_path, students=0, names=["Teacher"]).instructor
+
+
 def exchange(*dirs: Path) -> None:
     """Every data dir gets every other's events (what the running peers would do)."""
     everything: list[bytes] = []
@@ -41,33 +47,31 @@ def log(data_dir: Path) -> list[dict[str, Any]]:
 
 
 def test_line_breaks_as_typed_are_stored_as_newlines_and_printed_indented(
-    klass: ClassDirs,
+    alone: Path,
 ) -> None:
-    pc_ok(klass.instructor, "chat", "send", "첫 줄\r\n둘째 줄\rthird")
-    [message] = log(klass.instructor)
+    pc_ok(alone, "chat", "send", "첫 줄\r\n둘째 줄\rthird")
+    [message] = log(alone)
     assert message["text"] == "첫 줄\n둘째 줄\nthird"
-    lines = pc_ok(klass.instructor, "chat", "log").out.splitlines()
+    lines = pc_ok(alone, "chat", "log").out.splitlines()
     assert lines[0].startswith(message["id"][:8] + "  ") and lines[0].endswith(": 첫 줄")
     assert lines[1:] == ["    둘째 줄", "    third"]
 
 
-def test_other_control_characters_are_refused_with_the_reason(klass: ClassDirs) -> None:
-    result = pc(klass.instructor, "chat", "send", "ring\r\nthe bell\x07")
+def test_other_control_characters_are_refused_with_the_reason(alone: Path) -> None:
+    result = pc(alone, "chat", "send", "ring\r\nthe bell\x07")
     assert result.code == 1
     assert "control character (U+0007 at character 14)" in result.err
     assert result.err.count("\n") == 1 and "Traceback" not in result.err
-    assert log(klass.instructor) == []
+    assert log(alone) == []
 
 
-def test_a_file_with_windows_line_endings_is_read_as_newlines(
-    klass: ClassDirs, tmp_path: Path
-) -> None:
+def test_a_file_with_windows_line_endings_is_read_as_newlines(alone: Path, tmp_path: Path) -> None:
     statement = tmp_path / "statement.md"
     statement.write_bytes("# 합\r\n\r\n두 수를 더하세요.\rDone\r\n".encode())
     problem = pc_ok(
-        klass.instructor, "problem", "publish", "--title", "Sum", "--statement-file", str(statement)
+        alone, "problem", "publish", "--title", "Sum", "--statement-file", str(statement)
     ).out.strip()
-    shown = pc_ok(klass.instructor, "problem", "show", problem[:8], "--json").json()
+    shown = pc_ok(alone, "problem", "show", problem[:8], "--json").json()
     assert shown["statement"] == "# 합\n\n두 수를 더하세요.\nDone\n"
 
 
