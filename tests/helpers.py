@@ -103,3 +103,23 @@ def let_read(instructor: Path, submission: str, *readers: Path) -> None:
             store.append(me.signing_key, "share", body)
     finally:
         store.close()
+
+
+def exchange(*dirs: Path) -> None:
+    """Every data dir gets every other's events (what the running peers would do)."""
+    from storage import Store
+
+    everything: list[bytes] = []
+    for d in dirs:
+        store = Store.open(d)
+        try:
+            for author in store.heads():
+                everything += store.events_range(author, 0, 100_000)
+        finally:
+            store.close()
+    for d in dirs:
+        store = Store.open(d)
+        try:
+            assert store.ingest(everything).rejected == ()
+        finally:
+            store.close()

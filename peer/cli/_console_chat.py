@@ -59,17 +59,25 @@ def announce_revision(event: Event, seen: Seen) -> str | None:
     mid = short_message_id(message.id)
     if event.kind == "delete":
         return _("{where} {who} deleted a message ({id})", where=where, who=who, id=mid)
-    if message.deleted or not message.edited:
-        return None
-    text = message.text
-    if message.recipient is not None:
-        if message.sealed is None:
-            return None
-        opened = unseal(me.signing_key, message.author, message.recipient, message.sealed)
-        if opened is None:
-            return None
-        text = opened
+    body = event.body
+    if message.recipient is None:
+        text = body.get("text")
+    elif body.get("to") == message.recipient:
+        text = unseal(me.signing_key, message.author, message.recipient, body["sealed"])
+    else:
+        text = None  # an edit addressed to someone else: it changes nothing
+    if message.deleted or not message.edited or text is None or text != _current(message, me):
+        return None  # not (or no longer) what the message reads
     return message_lines(_("{where} {who} edited ({id}): ", where=where, who=who, id=mid), text)
+
+
+def _current(message: ChatMessage, me: Membership) -> str | None:
+    """The text a message reads now, opened if it is private."""
+    if message.recipient is None:
+        return message.text
+    if message.sealed is None:
+        return None
+    return unseal(me.signing_key, message.author, message.recipient, message.sealed)
 
 
 def _where(message: ChatMessage) -> str:

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from storage import Store
-from tests.helpers import ClassDirs, make_class, pc, pc_ok
+from tests.helpers import ClassDirs, exchange, make_class, pc, pc_ok
 
 
 @pytest.fixture
@@ -22,24 +21,6 @@ def klass(tmp_path: Path) -> ClassDirs:
 def alone(tmp_path: Path) -> Path:
     """An instructor's data dir and no one else (what one person types)."""
     return make_class(tmp_path, students=0, names=["Teacher"]).instructor
-
-
-def exchange(*dirs: Path) -> None:
-    """Every data dir gets every other's events (what the running peers would do)."""
-    everything: list[bytes] = []
-    for d in dirs:
-        store = Store.open(d)
-        try:
-            for author in store.heads():
-                everything += store.events_range(author, 0, 100_000)
-        finally:
-            store.close()
-    for d in dirs:
-        store = Store.open(d)
-        try:
-            assert store.ingest(everything).rejected == ()
-        finally:
-            store.close()
 
 
 def log(data_dir: Path) -> list[dict[str, Any]]:

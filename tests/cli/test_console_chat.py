@@ -8,12 +8,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from peer.cli._console import announcements
 from peer.cli._console_chat import waiting_lines
 from peer.identity import load_membership
+from peer.log import seal
 from peer.testing import PeerProcess, free_udp_port, wait_until
 from storage import Store
 from tests.cli.pty_terminal import Terminal, open_terminal
-from tests.helpers import make_class, pc_ok
+from tests.helpers import exchange, make_class, pc_ok
 
 STAMP = r"\d\d:\d\d:\d\d KST "
 
@@ -150,3 +152,63 @@ def test_at_start_the_instructor_hears_who_is_still_waiting(tmp_path: Path) -> N
         assert waiting_lines(student, load_membership(open_joiner)) == []  # not an instructor
     finally:
         student.close()
+
+
+def test_only_edits_that_count_are_told(tmp_path: Path) -> None:
+    """Someone else's edit, or one addressed to another reader, changes nothing and is not
+    printed; the author's own edit is, with the text it gives the message."""
+    klass = make_class(tmp_path, students=2, names=["Teacher", "민준", "Jisoo"])
+    minjun, jisoo = klass.students
+    exchange(*klass.all)
+    teacher, thief = load_membership(klass.instructor), load_membership(jisoo)
+    note = pc_ok(klass.instructor, "chat", "send", "homwork").out.strip()
+    secret = pc_ok(klass.instructor, "chat", "send", "--to", "민준", "비밀").out.strip()
+    edits = []
+    store = Store.open(klass.instructor)
+    try:
+        edits.append(
+            store.append(
+                teacher.signing_key, "edit", {"target": bytes.fromhex(note), "text": "homework"}
+            )
+        )
+        moved = seal(teacher.signing_key, thief.peer_id, "moved to Jisoo")
+        edits.append(
+            store.append(
+                teacher.signing_key,
+                "edit",
+                {"target": bytes.fromhex(secret), "to": thief.peer_id, "sealed": moved},
+            )
+        )
+        fixed = seal(teacher.signing_key, load_membership(minjun).peer_id, "고친 비밀")
+        edits.append(
+            store.append(
+                teacher.signing_key,
+                "edit",
+                {
+                    "target": bytes.fromhex(secret),
+                    "to": load_membership(minjun).peer_id,
+                    "sealed": fixed,
+                },
+            )
+        )
+    finally:
+        store.close()
+    store = Store.open(jisoo)
+    try:
+        edits.append(
+            store.append(
+                thief.signing_key, "edit", {"target": bytes.fromhex(note), "text": "hijacked"}
+            )
+        )
+    finally:
+        store.close()
+    exchange(*klass.all)
+    store = Store.open(minjun)
+    try:
+        told = announcements(store, load_membership(minjun), [e.raw for e in edits])
+    finally:
+        store.close()
+    assert [re.sub(r"\(\w{8}\)", "(ID)", line) for line in told] == [
+        "[general] Teacher (ID) edited (ID): homework",
+        "[private] Teacher (ID) edited (ID): 고친 비밀",
+    ]
