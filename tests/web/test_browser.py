@@ -36,6 +36,7 @@ from peer.identity import load_membership
 from peer.testing import PeerProcess, cli, free_udp_port, wait_until
 from peer.web import ui_host
 from storage import Store
+from storage.queries import chat_log
 from tests.helpers import ClassDirs, make_class
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -161,6 +162,16 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     finally:
         for p in peers:
             p.stop()
+
+
+def _holds(data_dir: Path, text: str) -> bool:
+    """Whether the store of ``data_dir`` (its peer running or not) holds a message with
+    ``text``."""
+    store = Store.open(data_dir)
+    try:
+        return any(text in m.text for m in chat_log(store, "general", 50))
+    finally:
+        store.close()
 
 
 def _check_a11y(page: Any) -> None:
@@ -375,6 +386,9 @@ def test_the_page_outlives_a_restart_of_its_peer(session: Session) -> None:
     restarted = PeerProcess(peer.data_dir, peer.discovery_port).start()
     session.peers[1] = restarted
     assert _ui_url(restarted).split("/#")[0] == m_base  # the same address, so the same page
+    wait_until(
+        lambda: _holds(peer.data_dir, "sent while 민준"), 90, "the restarted peer to catch up"
+    )
     expect(minjun.locator("#messages")).to_contain_text("sent while 민준", timeout=LIVE)
     expect(banner).to_be_hidden(timeout=LIVE)
     assert minjun.evaluate(STAYED)  # no reload
