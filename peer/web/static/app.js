@@ -293,6 +293,25 @@
 
   // ---- chat: older messages on scroll, @mentions, Ctrl+Enter ------------------------------
 
+  // However far back one scrolls, the page keeps at most KEPT older messages: those nearest
+  // the newest are let go (a link jumps back to the newest), so memory stays bounded.
+  var KEPT = 1000;
+
+  function trimOlder(older, messages) {
+    var all = older.querySelectorAll(".msg");
+    if (all.length <= KEPT) return;
+    for (var i = KEPT; i < all.length; i++) all[i].remove();
+    if (!older.querySelector(".jump-newest")) {
+      var p = document.createElement("p");
+      p.className = "jump-newest";
+      var a = document.createElement("a");
+      a.href = "/chat?" + messages.getAttribute("data-conversation");
+      a.textContent = t("newest");
+      p.appendChild(a);
+      older.appendChild(p);
+    }
+  }
+
   function olderOnScroll() {
     var messages = document.getElementById("messages");
     var older = document.getElementById("older");
@@ -316,6 +335,7 @@
           Array.prototype.slice.call(page.children).forEach(function (el) { frag.appendChild(el); });
           if (link) link.remove();
           older.insertBefore(frag, older.firstChild);
+          trimOlder(older, messages);
           older.setAttribute("data-more", page.getAttribute("data-more"));
           older.setAttribute("data-oldest", page.getAttribute("data-oldest"));
           messages.scrollTop = top + (messages.scrollHeight - height);
