@@ -23,6 +23,10 @@ DEFAULT_DISCOVERY_PORT = 47474
 #: A connection whose Noise handshake and ``Hello`` have not finished by then is dropped, so
 #: a socket that never speaks cannot hold a handshake slot for long.
 HANDSHAKE_TIMEOUT = 10.0
+#: A running node catches up by announcement, grafting each author from one link; a claim on
+#: an author holds this long after its last batch arrived (issue 21: a late joiner is served
+#: once, and judged by progress).
+GRAFT_CLAIM = 3.0
 
 
 @attrs.frozen
@@ -126,7 +130,9 @@ class NodeConfig:
     batch_events: int = BATCH_EVENTS
     #: The sync machine's own timings and caps: keep-alive (``ping_interval``), idle timeout,
     #: graft and announcement delays, the full-serve throttle.
-    sync: SyncConfig = attrs.field(factory=SyncConfig)
+    sync: SyncConfig = attrs.field(
+        factory=lambda: SyncConfig(split_catchup=True, graft_claim=GRAFT_CLAIM)
+    )
 
     def mdns_off_reason(self) -> str | None:
         """Why mDNS stays off, or None to use it. Off whenever discovery or the listener

@@ -60,6 +60,14 @@ class Gossip:
         no link relays a forked author past the prefix every peer agrees on."""
         self.fork_points = dict(points)
 
+    def renew_graft(self, author: bytes, now: float, hold: float) -> None:
+        """Events of ``author`` arrived: a claim on it is making progress, so it holds for
+        ``hold`` more seconds (a long catch-up is judged by progress, and no second link
+        starts the same range while the first one delivers)."""
+        current = self._grafting.get(author)
+        if current is not None:
+            self._grafting[author] = (current[0], max(current[1], now + hold))
+
     def claim_graft(self, author: bytes, seq: int, now: float, timeout: float) -> bool:
         """True if this caller should graft for ``author`` up to ``seq`` now: no other link is
         already fetching it (a claim lapses after ``timeout``, so a dead link is not waited

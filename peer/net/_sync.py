@@ -88,6 +88,14 @@ class SyncConfig:
     #: grafts the link that announced it first, and the tree per author forms on demand
     #: (Plumtree with one tree per source, as SSB's EBT does per feed).
     start_eager: bool = False
+    #: Catch up by announcement (issue 21): our vector asks the other side to announce what
+    #: we lack instead of serving it all, and each author is grafted from one link (the
+    #: node-wide claim in ``Gossip``), so a late joiner dialing five members is served once.
+    #: A claim holds ``graft_claim`` seconds (``graft_timeout`` if None), renewed while its
+    #: events keep arriving. Off here (the simulation and the machine's tests use the
+    #: classic full serve); the node turns it on (``NodeConfig.sync``).
+    split_catchup: bool = False
+    graft_claim: float | None = None
 
 
 # ---- inputs -------------------------------------------------------------------------------
@@ -355,8 +363,27 @@ class SyncMachine:
         heads, self._incoming = self._incoming, {}
         self.remote_known = {author: seq for author, (seq, _) in heads.items()}
         self._synced = True
-        self._serve_all = True
+        if have.split:
+            self._announce_lacking(now)
+        else:
+            self._serve_all = True
         return self._compare_heads(heads)
+
+    def _announce_lacking(self, now: float) -> None:
+        """Answer a split vector: announce every author it lacks (it grafts each from one
+        link); a forked author's agreed prefix is served at once instead (its head id at
+        that seq is not what we hold, so announcing it would look like a fork)."""
+        for author, (seq, head_id) in self.gossip.ours.items():
+            limit = self.gossip.relay_limit(author)
+            theirs = self.remote_known.get(author, 0)
+            if limit <= theirs:
+                continue
+            if limit == seq:
+                self._announce[author] = (seq, head_id)
+            else:
+                self._serve[author] = min(theirs, self._serve.get(author, theirs))
+        if self._announce:
+            self._announce_due = now
 
     def _on_want(self, want: Want) -> None:
         """It lacks what follows these seqs, whatever we believed; a graft also makes this
@@ -417,8 +444,10 @@ class SyncMachine:
     def ingested(self, outcome: IngestOutcome, now: float) -> list[Action]:
         """Learn from a stored batch; invalid events close the connection."""
         self._last_heard = max(self._last_heard, now)
+        hold = self._claim_hold()
         for author, (seq, head_id) in outcome.stored.items():
             self.gossip.learn(author, seq, head_id)
+            self.gossip.renew_graft(author, now, hold)
         for author, seq in outcome.seen.items():
             if seq > self.remote_known.get(author, 0):
                 self.remote_known[author] = seq
@@ -548,12 +577,13 @@ class SyncMachine:
         another timeout."""
         grafts: dict[bytes, int] = {}
         timeout = self.config.graft_timeout
+        hold = self._claim_hold()
         for author, (seq, due) in list(self._missing.items()):
             held = self.gossip.held(author)
             if held >= seq:
                 del self._missing[author]
             elif due <= now:
-                if self.gossip.claim_graft(author, seq, now, timeout):
+                if self.gossip.claim_graft(author, seq, now, hold):
                     grafts[author] = held
                     del self._missing[author]
                 else:
@@ -565,6 +595,10 @@ class SyncMachine:
             self.remote_known[author] = min(held, self.remote_known.get(author, held))
             self._pruned_them.discard(author)
         return grafts
+
+    def _claim_hold(self) -> float:
+        claim = self.config.graft_claim
+        return self.config.graft_timeout if claim is None else claim
 
     def pushes_eagerly(self, author: bytes) -> bool:
         """Whether ``author``'s new events go to this link at once (else announced)."""
@@ -608,7 +642,8 @@ class SyncMachine:
         items = sorted(self.gossip.ours.items())
         size = self.config.vector_chunk
         chunks = [dict(items[i : i + size]) for i in range(0, len(items), size)] or [{}]
-        return [Have(c, more=i < len(chunks) - 1) for i, c in enumerate(chunks)]
+        split = self.config.split_catchup
+        return [Have(c, more=i < len(chunks) - 1, split=split) for i, c in enumerate(chunks)]
 
     def _bound(self, size: int, what: str) -> None:
         if size > self.config.max_authors:

@@ -68,6 +68,10 @@ class Have:
     heads: Vector
     #: More frames of this same vector follow (a large vector is sent in chunks).
     more: bool = False
+    #: "Announce, don't serve" (issue 21): answer with an ``ihave`` of what we lack, and we
+    #: fetch each author from one link (a graft), so a late joiner with many links is served
+    #: once, not once per link. An older peer ignores the key and serves as before.
+    split: bool = False
 
 
 @attrs.frozen
@@ -154,6 +158,8 @@ def encode(message: Message) -> bytes:
                 body["x"] = list(message.features)
         case Have():
             body = {"t": "have", "heads": _vector_body(message.heads), "more": message.more}
+            if message.split:
+                body["split"] = True
         case Want():
             body = {"t": "want", "after": message.after, "graft": message.graft}
         case IHave():
@@ -224,9 +230,10 @@ def decode(data: bytes) -> Message:
         )
         return Hello(v, cid, pid, port, tuple(features))
     if tag == "have":
-        more = body.get("more", False)
+        more, split = body.get("more", False), body.get("split", False)
         _require(isinstance(more, bool), "have more flag")
-        return Have(_vector(body.get("heads"), "have"), more)
+        _require(isinstance(split, bool), "have split flag")
+        return Have(_vector(body.get("heads"), "have"), more, split)
     if tag == "ihave":
         return IHave(_vector(body.get("heads"), "ihave"))
     if tag == "want":
