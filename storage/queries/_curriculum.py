@@ -273,7 +273,7 @@ def _to_submission(
         checks_passed=row.checks_passed,
         checks_total=row.checks_total,
         late=late,
-        days_late=thread.days_late(row.author, row.ts) if late else 0,
+        days_late=_days_late(late, attested, row.ts, due),
         attested=attested,
         skew_ms=skew,
         readable=bool(row.readable),
@@ -365,6 +365,14 @@ def get_submission(store: Store, submission_id: bytes) -> SubmissionDetail | Non
         attest = _attestor(conn, store)
     checks = tuple(Check(bool(p), d) for p, d in json.loads(row.checks or "[]"))
     return SubmissionDetail(_to_submission(row, thread, names, attest), row.solution, checks)
+
+
+def _days_late(late: bool, attested: int | None, ts: int, due: int | None) -> int:
+    """Started days late (issue 20's penalty), counted from when a witness first held the
+    work where one did (issue 18), else from its claimed time; at least one when late."""
+    if not late:
+        return 0
+    return max(1, days_late(attested if attested is not None else to_ms(ts), due, 0))
 
 
 def _attestor(conn: Any, store: Store) -> Attestor | None:

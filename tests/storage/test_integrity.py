@@ -166,6 +166,7 @@ def test_witnessed_time_decides_lateness_whatever_the_authors_clock_says(
     world.sync()
     found = {s.id: s for s in list_submissions(world["teacher"].store)}
     assert found[faked].late and found[faked].attested == due + 20 * 60_000
+    assert found[faked].days_late == 1 and found[honest].days_late == 0  # the penalty's days
     assert found[faked].attested_apart == due + 20 * 60_000
     assert found[honest].attested == due - 5_000 and found[honest].attested_apart is None
     # The report shows the witnessed time beside the claimed one where they differ.
