@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import attrs
 from markupsafe import Markup
 
+from peer.errors import UsageError
 from peer.identity import Membership
 from peer.log import hlc, unseal
 from peer.web._markup import mentions, plain, render
@@ -19,6 +20,7 @@ from storage import Store
 from storage.queries import (
     ChatMessage,
     chat_log,
+    message_revisions,
     messages_by_id,
     pinned_announcements,
     roster_entries,
@@ -383,6 +385,28 @@ def shown_by_id(store: Store, me: Membership, message_id: bytes, my_name: str) -
     found = messages_by_id(store, [message_id], reader=me.peer_id)
     rendered = list(shown(found, me, roster_names(store, me), my_name))
     return rendered[0] if rendered else None
+
+
+@attrs.frozen
+class Version:
+    action: str  # "original", "edit", "delete"
+    ts: int
+    text: str
+
+
+def versions(store: Store, me: Membership, message: ChatMessage) -> tuple[Version, ...]:
+    """A message's earlier versions, for its author and the instructors (empty for others)."""
+    try:
+        found = message_revisions(store, message.id, me.peer_id)
+    except UsageError:
+        return ()
+    result = []
+    for r in found:
+        text = r.text
+        if r.sealed is not None and message.recipient is not None:
+            text = unseal(me.signing_key, message.author, message.recipient, r.sealed) or ""
+        result.append(Version(r.action, r.ts, text))
+    return tuple(result)
 
 
 def by_ids(store: Store, me: Membership, ids: Iterable[bytes]) -> list[ChatMessage]:

@@ -142,7 +142,8 @@ async def message_page(
     found = await ctx.read(chat.shown_by_id, ctx.me, target, ctx.me_name)
     if found is None:
         raise NotFound("that message has not arrived at this peer (yet)")
-    if not found.mine:
+    history = await ctx.read(chat.versions, ctx.me, found.message)
+    if not found.mine and not history:
         raise Forbidden("you can edit only your own messages")
     if back is None:
         given = request.query_params.get("back", "")
@@ -153,6 +154,7 @@ async def message_page(
         status,
         nav="chat",
         shown=found,
+        versions=history,
         error=error,
         draft=draft,
         back=back,

@@ -93,6 +93,12 @@ def test_one_edits_and_deletes_only_ones_own_messages(teacher_ui: Ui, student_ui
     assert refused.status_code == 403
     held = next(m for m in chat_log(student_ui.store) if m.id == theirs.id)
     assert held.text == "teacher's line" and not held.edited and not held.deleted
+    own = student_ui.client.get(f"/chat/message/{mine.id.hex()}").text
+    assert "Earlier versions (1)" in own and "my typo" in own
+    for author in student_ui.store.heads():  # the instructor sees the versions too
+        teacher_ui.store.ingest(student_ui.store.events_range(author, 0, 10_000))
+    seen = teacher_ui.client.get(f"/chat/message/{mine.id.hex()}")
+    assert seen.status_code == 200 and "my typo" in seen.text and "edit-text" not in seen.text
     deleted = _post(student_ui, "/chat/delete", {"target": mine.id.hex(), "back": "/chat"})
     assert deleted.status_code == 303
     assert chat_log(student_ui.store)[-1].deleted
