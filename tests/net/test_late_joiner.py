@@ -18,6 +18,7 @@ from peer.net._gossip import Gossip
 from peer.net._session import Session
 from peer.net._sync import IngestOutcome, Serve, SyncConfig, SyncMachine
 from peer.net._wire import Have, IHave, Want
+from peer.testing import free_udp_port
 from storage import Store
 from tests.fixtures_core import wait_for
 from tests.helpers import make_class
@@ -119,3 +120,23 @@ async def test_a_fresh_peer_dialing_three_members_is_served_about_once(tmp_path:
     needed = total - 3  # the joiner held its own profile, join (and nothing else)
     # Served once: each member serving the whole history would be about 3 * needed.
     assert needed <= served <= needed + needed // 10, (served, needed)
+
+
+async def test_a_live_outbound_session_counts_once_against_the_dial_budget(
+    tmp_path: Path,
+) -> None:
+    """With a dial target of two, a peer that hears two members (who dial nobody) ends up
+    connected to both: its first live session is one link, not a link plus a dial in
+    progress (which would have left the budget spent at one)."""
+    dirs = make_class(tmp_path, students=2)
+    udp = free_udp_port()
+    quiet = config(discovery=True, discovery_port=udp, dial_target=0)
+    dialer = config(discovery=True, discovery_port=udp, dial_target=2, dial_defer=0.0)
+    async with running(dirs.all, [quiet, quiet, dialer]) as (a, b, x):
+        with trio.fail_after(30):
+
+            async def both() -> bool:
+                return {a.peer_id, b.peer_id} <= x.node.mesh.connected()
+
+            await wait_for(both)
+        assert all(dialer_id == x.peer_id for _s, dialer_id in x.node.mesh.sessions.values())
