@@ -17,6 +17,7 @@ from typing import Any
 
 from peer.cli._curriculum import problem_thread, with_peer
 from peer.errors import UsageError
+from peer.grading import LANGUAGE_TABLE, language_of_file
 from peer.identity import Membership, short_id
 from peer.log import MAX_SOLUTION_BYTES
 from peer.similarity import FORMATS, Program, all_hashes, fingerprint, pairs_of, render
@@ -24,7 +25,6 @@ from storage import Store
 from storage.queries import Problem, Submission, get_submission, list_submissions
 
 _FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
-_SUFFIXES = {".py": "python", ".c": "c", ".h": "c"}
 
 
 def add_commands(sub: Any) -> None:
@@ -100,7 +100,7 @@ def _latest_programs(store: Store, me: Membership, problem: Problem) -> list[Pro
 def _export(store: Store, me: Membership, problem: Problem, folder: Path) -> None:
     """Each student's latest readable submission as ``NAME-ID8.py`` (or ``.c``): the files
     ``--against`` reads. The folder may exist; a file of the same name is replaced."""
-    suffix = {language: ext for ext, language in _SUFFIXES.items() if ext != ".h"}
+    suffix = {spec.name: spec.suffixes[0] for spec in LANGUAGE_TABLE}
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for s in _latest(store, me, problem):
@@ -119,9 +119,10 @@ def _earlier_term(folder: Path, problem: Problem) -> list[Program]:
         raise UsageError(f"--against {folder} is not a folder")
     found = []
     for path in sorted(folder.rglob("*")):
-        language = _SUFFIXES.get(path.suffix)
-        if language is None or not path.is_file():
+        spec = language_of_file(path)
+        if spec is None or not path.is_file():
             continue
+        language = spec.name
         data = path.read_bytes()[: MAX_SOLUTION_BYTES + 1]
         if len(data) > MAX_SOLUTION_BYTES:
             raise UsageError(f"--against: {path} is larger than 64 KiB; is it a submission?")

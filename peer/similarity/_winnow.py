@@ -22,6 +22,8 @@ import attrs
 from pygments.lexers import get_lexer_by_name
 from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Text
 
+from peer.grading import LANGUAGE_TABLE
+
 __all__ = [
     "Fingerprint",
     "Program",
@@ -39,7 +41,6 @@ __all__ = [
 #: any of 5 + 4 - 1 = 8 tokens or more is always found. Small, because student programs are.
 K = 5
 W = 4
-_LEXERS = {"python": "python", "c": "c"}
 
 
 @attrs.frozen
@@ -91,7 +92,9 @@ def _kind(ttype: object, text: str) -> str | None:
 
 def tokens(source: str, language: str) -> tuple[Token, ...]:
     """``source`` as normalised tokens (unknown languages are read as plain words)."""
-    lexer = get_lexer_by_name(_LEXERS.get(language, "text"), stripnl=False, ensurenl=False)
+    spec = next((spec for spec in LANGUAGE_TABLE if spec.name == language), None)
+    lexer_name = "text" if spec is None else spec.lexer  # the grading table names each lexer
+    lexer = get_lexer_by_name(lexer_name, stripnl=False, ensurenl=False)
     found: list[Token] = []
     line = 1
     for start, ttype, text in lexer.get_tokens_unprocessed(source):
