@@ -120,7 +120,8 @@ class NodeConfig:
     summary_interval: float = 60.0
 
     # ---- each session ----
-    #: A frame the other side does not take within this long closes the connection.
+    #: A slice of a frame (``_framed.SEND_SLICE``) the other side does not take within this
+    #: long closes the connection: a slow reader that keeps taking data stays (issue 21).
     send_timeout: float = 30.0
     #: The goodbye is sent within this long, or not at all.
     bye_timeout: float = 2.0

@@ -12,6 +12,10 @@ import trio
 from peer.errors import ProtocolError
 from peer.net._wire import LENGTH, MAX_FRAME, Message, decode, encode
 
+#: With a stall timeout, a frame is written in slices this big: each must be taken by the
+#: other side within the timeout.
+SEND_SLICE = 64 * 1024
+
 
 @attrs.define(eq=False)
 class FramedStream:
@@ -27,10 +31,20 @@ class FramedStream:
     max_frame: int = MAX_FRAME
     _buffer: bytearray = attrs.field(factory=bytearray)
 
-    async def send(self, message: Message) -> None:
+    async def send(self, message: Message, *, stall_timeout: float | None = None) -> None:
         """Encode and send one message; blocks while the other side is not reading (TCP's
-        backpressure), so the caller bounds it (the session's ``send_timeout``)."""
-        await self.stream.send_all(encode(message))
+        backpressure). With ``stall_timeout`` the frame goes in slices of ``SEND_SLICE``
+        bytes and trio.TooSlowError is raised only when one slice waits that long: a reader
+        that keeps taking data (a late joiner storing a big catch-up) is slow, not gone, and
+        is judged by its progress rather than by how long a whole frame takes (issue 21)."""
+        data = encode(message)
+        if stall_timeout is None:
+            await self.stream.send_all(data)
+            return
+        view = memoryview(data)
+        for start in range(0, len(data), SEND_SLICE):
+            with trio.fail_after(stall_timeout):
+                await self.stream.send_all(view[start : start + SEND_SLICE])
 
     async def receive(self) -> Message | None:
         """The next message, or None at a clean end of stream (the other side closed between

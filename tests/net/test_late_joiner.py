@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import trio
+import trio.testing
 
 from peer.identity import load_membership
 from peer.net import NodeConfig
+from peer.net._framed import SEND_SLICE, FramedStream
 from peer.net._gossip import Gossip
 from peer.net._session import Session
 from peer.net._sync import IngestOutcome, Serve, SyncConfig, SyncMachine
-from peer.net._wire import Have, IHave, Want
+from peer.net._wire import Events, Have, IHave, Want
 from peer.testing import free_udp_port
 from storage import Store
 from tests.fixtures_core import wait_for
@@ -140,3 +143,31 @@ async def test_a_live_outbound_session_counts_once_against_the_dial_budget(
 
             await wait_for(both)
         assert all(dialer_id == x.peer_id for _s, dialer_id in x.node.mesh.sessions.values())
+
+
+# ---- a slow reader is judged by its progress ----------------------------------------------
+
+
+async def test_a_slow_but_steady_reader_is_not_cut_off_and_a_stalled_one_is(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    big = Events([b"x" * 1000] * 700)  # about 700 KiB: eleven slices
+    slow_out, slow_in = trio.testing.lockstep_stream_pair()
+    sender = FramedStream(slow_out)
+
+    async def read_a_slice_every_20s() -> None:
+        while True:
+            await trio.sleep(20)  # a reader busy storing (autojump: no real time passes)
+            if not await slow_in.receive_some(SEND_SLICE):
+                return
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(read_a_slice_every_20s)
+        start = trio.current_time()
+        await sender.send(big, stall_timeout=30)  # a whole frame takes minutes: still fine
+        assert trio.current_time() - start > 30
+        nursery.cancel_scope.cancel()
+
+    stalled_out, _stalled_in = trio.testing.lockstep_stream_pair()
+    with pytest.raises(trio.TooSlowError):
+        await FramedStream(stalled_out).send(big, stall_timeout=30)
