@@ -125,13 +125,13 @@ def test_a_run_session_shows_no_line_per_packet_and_keeps_a_log_file(tmp_path: P
             30,
             "the refusals in the log file",
         )
-        # Who joins and leaves is told by name.
+        # Who joins is told by name. (Leaving is told once someone has been gone for over a
+        # minute, and coming back after that: tests/cli/test_presence.py, on virtual time.)
         student = PeerProcess(klass.students[0], discovery_port, ["--no-ui"]).start()
         try:
             wait_until(lambda: _said(peer, "Student1", "joined"), 30, "the student to join")
         finally:
             assert student.stop() == 0
-        wait_until(lambda: _said(peer, "Student1", "left"), 30, "the student to leave")
     finally:
         assert peer.stop() == 0
     terminal = (klass.instructor / "run.log").read_text().splitlines()
