@@ -68,10 +68,11 @@ def _commands() -> dict[str, Any]:
 
 
 def run_flags() -> list[str]:
-    """What every bench peer is run with: no web UI, where the program has one (the benches
-    measure the peer, not a browser's page)."""
+    """What every bench peer is run with: no web UI and no mDNS, where the program has them (the
+    benches measure the peer, not a browser's page, and send nothing beyond loopback)."""
     run = _commands()["run"]
-    return ["--no-ui"] if "--no-ui" in run._option_string_actions else []
+    # Discovery stays on 127.255.255.255 (set by PeerProcess): no mDNS on a real interface.
+    return [f for f in ("--no-ui", "--no-mdns") if f in run._option_string_actions]
 
 
 def admit(teacher: Path, student: Path) -> None:
@@ -153,6 +154,12 @@ class BenchPeer:
             time.sleep(0.02)
         raise TimeoutError(f"no probe counters from {self.data_dir}")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU this peer's process used so far (``/proc/<pid>/stat``)."""
+        if self.process.process is None:
+            return float("nan")
+        return cpu_seconds(self.process.process.pid)
+
     def peak_rss_mib(self) -> float:
         if self.process.process is None:
             return float("nan")
@@ -225,6 +232,18 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` in seconds, from ``/proc/<pid>/stat`` (NaN once it is gone).
+    The fields after the command name (which may hold spaces) are split after its ')'."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return float("nan")
+    fields = stat[stat.rindex(")") + 2 :].split()
+    # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mib(pid: int) -> float:
     with contextlib.suppress(OSError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -253,4 +272,5 @@ def load_note() -> str:
     """The machine's load averages (1, 5, 15 min): these benches share 2 cores with whatever
     else runs, and the figures mean little without it."""
     one, five, fifteen = os.getloadavg()
-    return f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores"
+    stamp = time.strftime("%H:%M:%S UTC", time.gmtime())
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores at {stamp}"

@@ -1,15 +1,18 @@
 """A class posting at once: N ``peerclass run`` processes that find each other by discovery on
-127.255.255.255 (a free discovery port), then every peer types its share of 200 chat messages
-into its console in the same instant.
+127.255.255.255 (a free discovery port), then every student types ``--lines`` chat lines (10 by
+default: 200 posts in a class of 20, 400 in a class of 40) into their own terminal (a pty) in
+the same instant.
 
-Prints, per N: the time from the burst to the moment the last peer stored the last message
-(from the probes, ``bench/_probe.py``); copies per useful delivery (every event handed to a
-receive path, over messages x (N - 1)), counted until 3 s after convergence so that late
-duplicates count; TCP bytes received per useful delivery (the minimum is one event, about
-250 bytes); and peak memory per peer. Then the in-process simulation of 200 peers over memory
-streams, when the gossip provides one (``peer.net._simulation``).
+Prints, per N: the time from the moment the lines were typed to the moment the last peer stored
+the last of them (from the probes, ``bench/_probe.py``); copies per delivery over the WHOLE run
+(every event handed to a receive path on every peer since it started, over the events those
+peers stored: the start-up burst of profiles and joins included), and over the burst alone
+(counted until 3 s after convergence, so late duplicates count); TCP bytes received per useful
+delivery of the burst (the minimum is one event, about 250 bytes); CPU per event a peer stored
+during the burst, from ``/proc/<pid>/stat`` (the median over peers); and peak memory per peer.
+Then the in-process simulation of 200 peers over memory streams (``peer.net._simulation``).
 
-    python bench/class.py [--peers 10 20 40] [--messages 200] [--sim-peers 200] [--sim-degree 4]
+    python bench/class.py [--peers 20 40] [--lines 10] [--sim-peers 200] [--sim-degree 4]
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from _common import (
     heads_of,
     load_note,
     make_class,
+    median,
     wait_for,
     wait_mesh_stable,
 )
@@ -50,13 +54,15 @@ class ClassFigures:
     messages: int
     converged_s: float | None
     copies: float
+    copies_whole_run: float
+    cpu_per_event_ms: float
     bytes_per_delivery: float
     event_bytes: float
     peak_mib: float
     connections: tuple[int, int]
 
 
-def run_class(n: int, messages: int) -> ClassFigures:
+def run_class(n: int, lines: int) -> ClassFigures:
     with tempfile.TemporaryDirectory(prefix="peerclass-class-") as tmp:
         dirs = make_class(Path(tmp), n - 1)
         port = free_udp_port()
@@ -75,14 +81,17 @@ def run_class(n: int, messages: int) -> ClassFigures:
             before = [p.snapshot() for p in peers]
             start = heads_of(dirs[0])
             by_author = {bytes.fromhex(p.author): p for p in peers}
-            shares = {a: _share(i, n, messages) for i, a in enumerate(sorted(start))}
+            shares = {a: lines for a in start}
+            messages = lines * len(start)
             expected = {a: start[a] + shares[a] for a in start}
+            cpu_before = [p.cpu_seconds() for p in peers]
             burst = time.time()
             for author, k in shares.items():
                 if k:
                     by_author[author].console.type("\n".join(f"{i} {PAD}" for i in range(k)))
             waited = wait_for(lambda: _converged(dirs, expected), CONVERGE_TIMEOUT, 0.1)
             time.sleep(SETTLE)
+            cpu = [p.cpu_seconds() - b for p, b in zip(peers, cpu_before, strict=True)]
             after = [p.snapshot() for p in peers]
             last_store = _last_store(after, start, expected)
             useful = messages * (n - 1)
@@ -94,6 +103,15 @@ def run_class(n: int, messages: int) -> ClassFigures:
                 messages=messages,
                 converged_s=None if waited is None else last_store - burst,
                 copies=received / useful,
+                copies_whole_run=sum(a["received"] for a in after)
+                / max(1, sum(a["stored"] for a in after)),
+                cpu_per_event_ms=median(
+                    [
+                        c * 1000 / delta(a, b, "stored")
+                        for c, a, b in zip(cpu, after, before, strict=True)
+                        if delta(a, b, "stored")
+                    ]
+                ),
                 bytes_per_delivery=wire / useful,
                 event_bytes=_mean_event_bytes(dirs[0]),
                 peak_mib=peak,
@@ -104,11 +122,6 @@ def run_class(n: int, messages: int) -> ClassFigures:
             running = [f.result() for f in started if f.done() and f.exception() is None]
             with concurrent.futures.ThreadPoolExecutor(8) as pool:
                 list(pool.map(lambda p: p.stop(), running))
-
-
-def _share(index: int, n: int, messages: int) -> int:
-    """How many of ``messages`` the ``index``-th of ``n`` peers posts (as even as possible)."""
-    return messages // n + (1 if index < messages % n else 0)
 
 
 def _converged(dirs: list[Path], expected: dict[bytes, int] | None) -> bool:
@@ -164,13 +177,13 @@ def run_simulation(peers: int, messages: int, degree: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--peers", type=int, nargs="+", default=[10, 20, 40])
-    parser.add_argument("--messages", type=int, default=200)
+    parser.add_argument("--peers", type=int, nargs="+", default=[20, 40])
+    parser.add_argument("--lines", type=int, default=10, help="lines each student types")
     parser.add_argument("--sim-peers", type=int, default=200, help="0 skips the simulation")
     parser.add_argument("--sim-degree", type=int, default=4, help="links per simulated peer")
     args = parser.parse_args()
-    if not all(2 <= n <= 60 for n in args.peers) or not 1 <= args.messages <= 5000:
-        parser.error("--peers must each be 2 to 60 and --messages 1 to 5000")
+    if not all(2 <= n <= 60 for n in args.peers) or not 1 <= args.lines <= 500:
+        parser.error("--peers must each be 2 to 60 and --lines 1 to 500")
     if not 0 <= args.sim_peers <= 2000 or not 1 <= args.sim_degree <= 32:
         parser.error("--sim-peers must be 0 to 2000 and --sim-degree 1 to 32")
     print(load_note(), flush=True)
@@ -178,26 +191,28 @@ def main() -> int:
     for n in args.peers:
         print(f"class of {n}: starting", flush=True)
         try:
-            rows.append(run_class(n, args.messages))
+            rows.append(run_class(n, args.lines))
         except (RuntimeError, TimeoutError) as exc:
             print(f"  class of {n}: not measured: {exc}", flush=True)
             continue
         r = rows[-1]
-        print(f"  {r}", flush=True)
+        print(f"  {r}; {load_note()}", flush=True)
     print()
     print(
-        f"{'peers':>5} {'posts':>5} | {'converged':>9} {'copies':>6} {'B/delivery':>10} "
-        f"{'event B':>7} | {'peak MiB/peer':>13} {'connections':>11}"
+        f"{'peers':>5} {'posts':>5} | {'typed to stored':>15} {'copies run':>10} "
+        f"{'burst':>6} {'B/delivery':>10} {'event B':>7} {'CPU ms/event':>12} | "
+        f"{'peak MiB/peer':>13} {'connections':>11}"
     )
     for r in rows:
         conv = "not" if r.converged_s is None else f"{r.converged_s:.2f} s"
         print(
-            f"{r.peers:>5} {r.messages:>5} | {conv:>9} {r.copies:>6.2f} "
-            f"{r.bytes_per_delivery:>10,.0f} {r.event_bytes:>7.0f} | {r.peak_mib:>13.0f} "
+            f"{r.peers:>5} {r.messages:>5} | {conv:>15} {r.copies_whole_run:>10.2f} "
+            f"{r.copies:>6.2f} {r.bytes_per_delivery:>10,.0f} {r.event_bytes:>7.0f} "
+            f"{r.cpu_per_event_ms:>12.2f} | {r.peak_mib:>13.0f} "
             f"{r.connections[0]:>5}-{r.connections[1]:<5}"
         )
     if args.sim_peers:
-        print(run_simulation(args.sim_peers, args.messages, args.sim_degree))
+        print(run_simulation(args.sim_peers, 200, args.sim_degree))
     print(load_note())
     return 0
 

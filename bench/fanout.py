@@ -2,8 +2,14 @@
 
 The author's console is a pty: the bench types chat lines into it at 5, 20 and 100 messages a
 second, so each message is authored inside the running peer, as a student typing would. The
-latency of a message is from its author's commit to the moment the LAST receiver committed it
-(both read from the probe, ``bench/_probe.py``, on the same clock). Copies per delivery are
+latency of a message is timed as a person sees it: from the moment the bench types the line
+into the author's terminal to the moment the LAST receiver stored it (the probe,
+``bench/_probe.py``, notes when; one clock). CPU is read from ``/proc/<pid>/stat`` (utime +
+stime) before and after each rate: per received live event (each receiver's CPU over the events
+it stored; the median over receivers) and per authored one (the author's CPU over its lines,
+relaying included). "Early" counts lines some receiver stored before the author's own commit
+returned (the author's line must be durable before it is sent: it should be 0). Before the
+rates, every peer sits idle for a while and its share of a core is printed. Copies per delivery are
 the events handed to the receive path on every peer over the useful deliveries; bytes are TCP
 payload received by every peer over the useful deliveries. The same fan-out over ZeroMQ
 PUB/SUB (10 subscriber processes) follows, so the ratio is printed, not remembered.
@@ -54,9 +60,29 @@ class Figures:
     copies: float | None = None
     bytes_per_delivery: float | None = None
     author_lag_ms: float | None = None
+    commit_to_last_ms: float | None = None
+    cpu_receive_ms: float | None = None
+    cpu_author_ms: float | None = None
+    early: int = 0
+    load: str = ""
 
 
-def run_peerclass(receivers: int, rates: list[int], seconds: float) -> list[Figures]:
+def idle_share(peers: list[BenchPeer], seconds: float) -> str:
+    """Every peer's CPU while nobody types, as a share of one core (median and max)."""
+    before = [p.cpu_seconds() for p in peers]
+    start = time.monotonic()
+    time.sleep(seconds)
+    took = time.monotonic() - start
+    shares = [(p.cpu_seconds() - b) / took * 100 for p, b in zip(peers, before, strict=True)]
+    return (
+        f"idle {seconds:g} s: CPU per peer median {median(shares):.2f}% of a core, max "
+        f"{max(shares):.2f}% ({load_note()})"
+    )
+
+
+def run_peerclass(
+    receivers: int, rates: list[int], seconds: float, idle_seconds: float = 20.0
+) -> list[Figures]:
     results = []
     with tempfile.TemporaryDirectory(prefix="peerclass-fanout-") as tmp:
         dirs = make_class(Path(tmp), receivers)
@@ -71,13 +97,16 @@ def run_peerclass(receivers: int, rates: list[int], seconds: float) -> list[Figu
             wait_all(others, author.author, seq, DELIVERY_TIMEOUT)
             counts = wait_mesh_stable(dirs)
             print(f"  mesh: connections per peer {min(counts)} to {max(counts)}", flush=True)
+            print(f"  {idle_share(peers, idle_seconds)}", flush=True)
             for rate in rates:
                 results.append(one_rate(author, others, rate, seconds))
                 f = results[-1]
                 print(
                     f"  peerclass {rate:>3}/s: median {f.median_ms:.1f} ms, p99 {f.p99_ms:.1f}"
                     f" ms, max {f.max_ms:.1f} ms, undelivered {f.undelivered}, copies per "
-                    f"delivery {f.copies:.2f}, {f.bytes_per_delivery:,.0f} B per delivery",
+                    f"delivery {f.copies:.2f}, {f.bytes_per_delivery:,.0f} B per delivery; CPU "
+                    f"{fmt(f.cpu_receive_ms, '.2f')} ms per received, "
+                    f"{fmt(f.cpu_author_ms, '.2f')} ms per authored; early {f.early}; {f.load}",
                     flush=True,
                 )
         finally:
@@ -99,6 +128,7 @@ def wait_all(peers: list[BenchPeer], author: str, seq: int, timeout: float) -> f
 def one_rate(author: BenchPeer, others: list[BenchPeer], rate: int, seconds: float) -> Figures:
     everyone = [author, *others]
     before = [p.snapshot() for p in everyone]
+    cpu_before = [p.cpu_seconds() for p in everyone]
     first = head_of(author.data_dir, author.author) + 1
     count = int(rate * seconds)
     typed: list[float] = []
@@ -112,17 +142,25 @@ def one_rate(author: BenchPeer, others: list[BenchPeer], rate: int, seconds: flo
     last = first + count - 1
     wait_author_seq(author, last)
     wait_all(others, author.author, last, DELIVERY_TIMEOUT)
+    cpu = [p.cpu_seconds() - b for p, b in zip(everyone, cpu_before, strict=True)]
     after = [p.snapshot() for p in everyone]
     keys = [f"{author.author}:{s}" for s in range(first, last + 1)]
     authored = after[0]["authored_at"]
-    latencies, undelivered, lags = [], 0, []
+    latencies, undelivered, lags, from_commit, early = [], 0, [], [], 0
     for i, key in enumerate(keys):
         arrivals = [a["stored_at"].get(key) for a in after[1:]]
         if key not in authored or None in arrivals:
             undelivered += 1
             continue
-        latencies.append((max(arrivals) - authored[key]) * 1000)
+        latencies.append((max(arrivals) - typed[i]) * 1000)
+        from_commit.append((max(arrivals) - authored[key]) * 1000)
         lags.append((authored[key] - typed[i]) * 1000)
+        early += min(arrivals) < authored[key]
+    per_received = [
+        c * 1000 / delta(a, b, "stored")
+        for c, a, b in zip(cpu[1:], after[1:], before[1:], strict=True)
+        if delta(a, b, "stored")
+    ]
     useful = count * len(others) - undelivered * len(others)
     received = sum(delta(a, b, "received") for a, b in zip(after, before, strict=True))
     wire = sum(delta(a, b, "bytes_in") for a, b in zip(after, before, strict=True))
@@ -136,6 +174,11 @@ def one_rate(author: BenchPeer, others: list[BenchPeer], rate: int, seconds: flo
         copies=received / useful if useful else None,
         bytes_per_delivery=wire / useful if useful else None,
         author_lag_ms=median(lags),
+        commit_to_last_ms=median(from_commit),
+        cpu_receive_ms=median(per_received),
+        cpu_author_ms=cpu[0] * 1000 / count,
+        early=early,
+        load=load_note(),
     )
 
 
@@ -245,6 +288,7 @@ def main() -> int:
     parser.add_argument("--rates", type=int, nargs="+", default=[5, 20, 100])
     parser.add_argument("--seconds", type=float, default=10.0, help="per rate")
     parser.add_argument("--no-zmq", action="store_true", help="skip the ZeroMQ comparison")
+    parser.add_argument("--idle", type=float, default=20.0, help="seconds of idle CPU to time")
     args = parser.parse_args()
     if not 1 <= args.receivers <= 40 or not all(1 <= r <= 1000 for r in args.rates):
         parser.error("--receivers must be 1 to 40 and each rate 1 to 1000 messages/s")
@@ -252,7 +296,9 @@ def main() -> int:
         parser.error("--seconds must be more than 0 and at most 120")
     print(load_note(), flush=True)
     print(f"fan-out: 1 author, {args.receivers} receivers, {args.seconds:g} s per rate", flush=True)
-    ours = run_peerclass(args.receivers, args.rates, args.seconds)
+    if not 1 <= args.idle <= 300:
+        parser.error("--idle must be 1 to 300 seconds")
+    ours = run_peerclass(args.receivers, args.rates, args.seconds, args.idle)
     theirs: list[Figures] = []
     if not args.no_zmq:
         try:
@@ -260,7 +306,7 @@ def main() -> int:
         except ImportError:
             print("  (pyzmq is not installed: pip install '.[bench]' for the comparison)")
     print()
-    print("latency to the last receiver (ms)   peerclass                         ZeroMQ PUB/SUB")
+    print("typed to stored by the last receiver (ms)   peerclass           ZeroMQ PUB/SUB (send)")
     print(
         f"{'rate':>6} {'sent':>5} | {'median':>7} {'p99':>7} {'max':>7} {'lost':>4} {'copies':>6} "
         f"{'B/deliv':>7} | {'median':>6} {'p99':>6} {'max':>6} | {'median ratio':>12}"
@@ -276,8 +322,18 @@ def main() -> int:
             f"{fmt(z.max_ms if z else None, '.2f'):>6} | {fmt(ratio, ',.0f'):>11}x"
         )
     print(
-        "(author lag, typed to committed, median ms: "
-        + ", ".join(f"{f.rate}/s {fmt(f.author_lag_ms)}" for f in ours)
+        "(median ms typed to the author's commit / its commit to the last receiver: "
+        + ", ".join(f"{f.rate}/s {fmt(f.author_lag_ms)} / {fmt(f.commit_to_last_ms)}" for f in ours)
+        + ")"
+    )
+    print(
+        "(CPU per live event, ms, received (median over receivers) / authored: "
+        + ", ".join(
+            f"{f.rate}/s {fmt(f.cpu_receive_ms, '.2f')} / {fmt(f.cpu_author_ms, '.2f')}"
+            for f in ours
+        )
+        + "; lines stored by a receiver before the author's commit: "
+        + ", ".join(f"{f.rate}/s {f.early}" for f in ours)
         + ")"
     )
     print(load_note())

@@ -3,6 +3,7 @@ and a watch that wakes the gossip when anything (here or in another process) add
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -46,6 +47,8 @@ class StoreWatch:
 
     max_local_id: int = 0
     _changed: trio.Event = attrs.field(factory=trio.Event)
+    #: Events to set at the next advance (see :meth:`wake_on_advance`).
+    _wakers: set[trio.Event] = attrs.field(factory=set)
 
     def advance(self, local_id: int) -> None:
         """Note that the store now holds up to ``local_id``, waking whoever waits for it: the gossip
@@ -54,11 +57,32 @@ class StoreWatch:
             self.max_local_id = local_id
             self._changed.set()
             self._changed = trio.Event()
+            for waker in self._wakers:
+                waker.set()
+            self._wakers.clear()
+
+    def wake_on_advance(self, event: trio.Event) -> None:
+        """Set ``event`` at the next advance: a task that already sleeps on an event of its own
+        (a session's wake-up) waits for both without a task per wait."""
+        self._wakers.add(event)
+
+    def forget(self, event: trio.Event) -> None:
+        """No longer set ``event`` (its waiter woke for another reason)."""
+        self._wakers.discard(event)
 
     async def wait_beyond(self, cursor: int) -> None:
         """Return once something past ``cursor`` is stored."""
         while self.max_local_id <= cursor:
             await self._changed.wait()
+
+
+@attrs.define(eq=False)
+class _SharedRead:
+    """One read that several tasks asked for at once; the first runs it, the rest wait."""
+
+    done: trio.Event = attrs.field(factory=trio.Event)
+    value: Any = None
+    ok: bool = False
 
 
 def _health_of(async_store: AsyncStore) -> StoreHealth:
@@ -77,11 +101,21 @@ class AsyncStore:
     health: StoreHealth = attrs.field(default=attrs.Factory(_health_of, takes_self=True))
     #: Where every store call runs (see :func:`in_worker_thread`).
     run_sync: RunSync = in_worker_thread
+    #: Reads shared by the sessions that wake on the same new event (see :meth:`_read_shared`),
+    #: good until anything is written or the store grows.
+    _shared: dict[tuple[Any, ...], _SharedRead] = attrs.field(factory=dict)
+    _shared_at: int = -1
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
-        result = await self._run_write(fn, *args)
-        await self.refresh()
-        return result
+        done: tuple[T, int] = await self._run_write(self._then_look, fn, *args)
+        self.watch.advance(done[1])
+        return done[0]
+
+    def _then_look(self, fn: Callable[..., T], *args: Any) -> tuple[T, int]:
+        """``fn(*args)`` and then the highest local id stored, in one worker-thread hop (the
+        look that :meth:`refresh` takes in a second one)."""
+        result = fn(*args)
+        return result, self.store.max_local_id()
 
     async def _run_write(self, fn: Callable[..., T], *args: Any) -> T:
         """One write in the writer thread; its outcome is noted in :attr:`health`."""
@@ -90,11 +124,36 @@ class AsyncStore:
         except StorageError as exc:
             self.health.failed(exc)
             raise
+        finally:
+            self._shared = {}  # whatever was read before this write may have changed
         self.health.succeeded()
         return result
 
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
         return await self.run_sync(fn, *args, limiter=self._readers)
+
+    async def _read_shared(self, key: tuple[Any, ...], fn: Callable[..., list[T]]) -> list[T]:
+        """``fn()`` once for every task that asks the same ``key`` while the store is unchanged:
+        when an event arrives, each of a peer's sessions wakes and reads the same page of
+        refs and the same raw bytes; one worker-thread hop answers them all. Each caller gets
+        its own list."""
+        if self._shared_at != self.watch.max_local_id:
+            self._shared, self._shared_at = {}, self.watch.max_local_id
+        entry = self._shared.get(key)
+        if entry is None:
+            entry = self._shared[key] = _SharedRead()
+            try:
+                entry.value = await self._read(fn)
+                entry.ok = True
+            finally:
+                entry.done.set()
+                if not entry.ok and self._shared.get(key) is entry:
+                    del self._shared[key]
+        else:
+            await entry.done.wait()
+            if not entry.ok:  # the first asker failed (or was cancelled): ask for ourselves
+                return await self._read(fn)
+        return list(entry.value)
 
     async def refresh(self) -> None:
         """Pick up events stored by anyone (this process or another) since we last looked."""
@@ -145,10 +204,15 @@ class AsyncStore:
         """Store events received from other peers, in the writer thread so receiving never blocks
         the event loop or races our own authoring; the watch wakes only when something new was
         stored, so a batch of duplicates costs no round of gossip."""
-        result = await self._run_write(self.store.ingest, raws)
-        if result.stored:  # a batch of duplicates changes nothing worth a look
-            await self.refresh()
+        result, top = await self._run_write(self._ingest_then_look, raws)
+        self.watch.advance(top)
         return result
+
+    def _ingest_then_look(self, raws: Sequence[bytes]) -> tuple[IngestResult, int]:
+        """Ingest, and where it stored anything, the highest local id now (one thread hop);
+        a batch of duplicates changes nothing worth a look."""
+        result = self.store.ingest(raws)
+        return result, self.store.max_local_id() if result.stored else 0
 
     async def append(
         self, key: nacl.signing.SigningKey, kind: str, body: Mapping[str, Any]
@@ -235,12 +299,15 @@ class AsyncStore:
     async def refs_after(self, cursor: int, limit: int) -> list[EventRef]:
         """A page of event positions without their bytes, read off the event loop: the gossip first
         decides what it needs, then fetches only that with :meth:`raws`."""
-        return await self._read(self.store.refs_after, cursor, limit)
+        return await self._read_shared(
+            ("refs_after", cursor, limit), functools.partial(self.store.refs_after, cursor, limit)
+        )
 
     async def raws(self, local_ids: Sequence[int]) -> list[bytes]:
         """The bytes of the chosen events, read off the event loop: the second half of
         :meth:`refs_after`."""
-        return await self._read(self.store.raws, local_ids)
+        ids = tuple(local_ids)
+        return await self._read_shared(("raws", ids), functools.partial(self.store.raws, ids))
 
     async def events_range(self, author: bytes, after_seq: int, limit: int) -> list[bytes]:
         """A page of one author's log after a seq, read off the event loop: how a catch-up fills

@@ -12,7 +12,7 @@ import attrs
 from sqlalchemy import delete, false, insert, null, select, update
 
 from storage._ingest import now_ms
-from storage._store_roster import RosterReads
+from storage._store_roster import RosterReads, roster_state_of
 from storage.schema import heads, meta, peers, profiles
 
 
@@ -66,8 +66,9 @@ class PeerBook(RosterReads):
             query = select(heads.c.author).where(heads.c.author.in_(list(peer_ids)))
             held = set(conn.execute(query).scalars())
         strangers = set(peer_ids) - held
-        if self.roster() is not None:
-            strangers |= {p for p in held if self.roster_state(p) in (None, "removed")}
+        roster = self.roster()  # read once, not once per peer: this runs every few seconds
+        if roster is not None:
+            strangers |= {p for p in held if roster_state_of(roster, p) in (None, "removed")}
         return strangers
 
     def forget_strangers(self) -> int:

@@ -22,6 +22,15 @@ OPEN_INVITE = "open_invite"
 OPEN_REVOKED = "open_invites_revoked"
 
 
+def roster_state_of(roster: Roster, peer_id: bytes) -> str | None:
+    """``peer_id``'s state in ``roster``; in a class with no roster yet (made before rosters),
+    everyone but the removed is ``member``."""
+    state = roster.state(peer_id)
+    if not roster.rostered and state is None:
+        return "member"
+    return state
+
+
 class RosterReads(StoreBase):
     """The roster, the names it gives, and the instructor's local invite book."""
 
@@ -74,9 +83,4 @@ class RosterReads(StoreBase):
         not know it. In a class with no roster yet (made before rosters), everyone but the
         removed is ``member``. Cheap: for the network's session checks."""
         roster = self.roster()
-        if roster is None:
-            return None
-        state = roster.state(peer_id)
-        if not roster.rostered and state is None:
-            return "member"
-        return state
+        return None if roster is None else roster_state_of(roster, peer_id)

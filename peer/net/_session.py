@@ -348,16 +348,11 @@ class Session:
         wake = self._wake = trio.Event()
         if self.store.watch.max_local_id > wait.store_beyond:
             return
-        with trio.move_on_at(wait.until):
-            async with trio.open_nursery() as race:
-
-                async def store_grew() -> None:
-                    await self.store.watch.wait_beyond(wait.store_beyond)
-                    race.cancel_scope.cancel()
-
-                async def woken() -> None:
-                    await wake.wait()
-                    race.cancel_scope.cancel()
-
-                race.start_soon(store_grew)
-                race.start_soon(woken)
+        # One event for both: new input sets it, and so does the store growing (the watch sets
+        # it at its next advance). No task per wait: this runs once per event sent or received.
+        self.store.watch.wake_on_advance(wake)
+        try:
+            with trio.move_on_at(wait.until):
+                await wake.wait()
+        finally:
+            self.store.watch.forget(wake)
