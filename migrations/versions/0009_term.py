@@ -22,9 +22,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("problems") as batch:
-        batch.add_column(
-            sa.Column("late_penalty", sa.Integer, nullable=False, server_default="0")
-        )
+        batch.add_column(sa.Column("late_penalty", sa.Integer, nullable=False, server_default="0"))
         batch.add_column(sa.Column("late_cap", sa.Integer, nullable=False, server_default="100"))
         batch.add_column(sa.Column("rubric", sa.Text))
     with op.batch_alter_table("feedback") as batch:
