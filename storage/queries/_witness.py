@@ -197,8 +197,8 @@ def checkpoint_body(store: Store, *, time_ms: int, always: bool) -> dict[str, An
 
 def upcoming_dues(store: Store, after_ms: int) -> list[int]:
     """When a witness must write (ms, later than ``after_ms``, soonest first): each due time,
-    to record what it held then, and each due time plus the class's skew, after which work it
-    does not hold is late."""
+    to record what it held then, and just after each due time plus the class's skew, from
+    when work it does not hold is late."""
     reader = store.reader
     with store.read() as conn:
         skew = 0
@@ -208,5 +208,6 @@ def upcoming_dues(store: Store, after_ms: int) -> list[int]:
         for table in (problems, extensions):  # extensions: where this identity reads them
             query = select(table.c.due).where(table.c.due + skew > after_ms).distinct()
             dues |= {int(d) for d in conn.execute(query).scalars() if d is not None}
-    moments = {m for d in dues for m in (d, d + skew) if m > after_ms}
+    # Just past the skew: from that checkpoint on, work the witness does not hold is late.
+    moments = {m for d in dues for m in (d, d + skew + 1) if m > after_ms}
     return sorted(moments)

@@ -87,15 +87,16 @@ def test_checkpoints_while_events_arrive_and_exactly_at_each_due_time(tmp_path: 
             await until(written(BASE + 60_000), "a checkpoint holding Alice's work")
             clock.jump(40)  # t = 100: the due time
             await until(written(due), "a checkpoint exactly at the due time")
-            clock.jump(DEFAULT_SKEW_MS / 1000)  # t = 160: the due time and its skew
-            await until(written(due + DEFAULT_SKEW_MS), "a checkpoint when the skew has passed")
-            clock.jump(10)  # t = 170
+            clock.jump(DEFAULT_SKEW_MS / 1000 + 0.001)  # t = 160.001: the skew has passed
+            await until(written(due + DEFAULT_SKEW_MS + 1), "a checkpoint past the skew")
+            clock.jump(9.999)  # t = 170
             late = submit("bob")
             await bring("bob")
             await until(written(BASE + 170_000), "a checkpoint holding Bob's late work")
             nursery.cancel_scope.cancel()
         times = checkpoint_times(world)
-        assert times == [BASE, BASE + 30_000, BASE + 60_000, due, due + 60_000, BASE + 170_000]
+        past_skew = due + DEFAULT_SKEW_MS + 1
+        assert times == [BASE, BASE + 30_000, BASE + 60_000, due, past_skew, BASE + 170_000]
         found = {s.id: s for s in list_submissions(teacher.store)}
         assert not found[on_time].late and found[on_time].attested == BASE + 60_000
         assert found[late].late and found[late].attested == BASE + 170_000

@@ -21,6 +21,7 @@ from peer.testing import LOOPBACK_BROADCAST, PeerProcess, free_udp_port, wait_co
 from storage import Store
 from storage._notify import send_wakeup
 from storage.queries import chat_log, list_submissions
+from tests.grading.helpers import needs_sandbox
 from tests.helpers import make_class, pc_ok
 
 ADD = "a, b = map(int, input().split())\nprint(a + b)\n"
@@ -158,6 +159,7 @@ def test_a_removed_student_stays_out_and_her_later_work_counts_nowhere(tmp_path:
 
 
 @NO_FAKETIME
+@needs_sandbox  # `grade` runs the honest work
 def test_a_clock_set_back_cannot_make_late_work_on_time(tmp_path: Path) -> None:
     dirs = make_class(tmp_path, 2, ["Teacher", "Alice", "Mallory"])
     teacher, (alice, mallory) = dirs.instructor, dirs.students
@@ -168,13 +170,16 @@ def test_a_clock_set_back_cannot_make_late_work_on_time(tmp_path: Path) -> None:
     write(hidden / "01.in", "2 3\n")
     write(hidden / "01.out", "5\n")
     pc_ok(teacher, "settings", "--allowed-skew", "1")
-    due_ms = (hlc.wall_ms() // 1000 + 8) * 1000
-    due = dt.datetime.fromtimestamp(due_ms / 1000, tz=dt.UTC).isoformat(timespec="seconds")
-    problem = pc_ok(
-        teacher, "problem", "publish", "--title", "Sum", "--due", due,
-        "--late-policy", "refuse-grade", "--statement-file", write(files / "s.md", "Add."),
-        "--example", write(files / "in", "2 3\n"), write(files / "out", "5\n"),
-    ).out.strip()  # fmt: skip
+
+    def publish(due_ms: int, *extra: str) -> str:
+        due = dt.datetime.fromtimestamp(due_ms / 1000, tz=dt.UTC).isoformat(timespec="seconds")
+        return pc_ok(
+            teacher, "problem", "publish", "--title", "Sum", "--due", due,
+            "--late-policy", "refuse-grade", "--statement-file", write(files / "s.md", "Add."),
+            "--example", write(files / "in", "2 3\n"), write(files / "out", "5\n"), *extra,
+        ).out.strip()  # fmt: skip
+
+    problem = publish(hlc.wall_ms() + 24 * 3_600_000)  # due tomorrow, for now
     for student in (alice, mallory):
         relay(teacher, student, load_membership(teacher).peer_id)
     ids = {d: load_membership(d).peer_id for d in (alice, mallory)}
@@ -182,13 +187,16 @@ def test_a_clock_set_back_cannot_make_late_work_on_time(tmp_path: Path) -> None:
     try:
         witness.start()
         honest = pc_ok(alice, "submit", problem[:8], write(files / "a.py", ADD)).out.split()[-1]
-        relay(alice, teacher, ids[alice])  # it reaches the witness before the due time
+        relay(alice, teacher, ids[alice])  # it reaches the witness in time
 
         def submissions() -> dict[str, dict[str, object]]:
             return {s["id"]: s for s in pc_ok(teacher, "submissions", "--json").json()}
 
         wait_until(lambda: submissions()[honest]["attested"] is not None, 30, "a checkpoint")
-        wait_until(lambda: hlc.wall_ms() > due_ms + 1_000, 30, "the due time and its skew")
+        # The instructor moves the due time to a few seconds from now; the witness's timer
+        # takes it up and writes its checkpoints when it (and the skew after it) passes.
+        due_ms = (hlc.wall_ms() // 1000 + 6) * 1000
+        publish(due_ms, "--supersedes", problem)
         wait_until(lambda: _passed(teacher) > due_ms + 1_000, 30, "the witness's due checkpoint")
         # Four hours after... Mallory's submitting process runs four hours in the past.
         cheat = _faked(mallory, "-4h", "submit", problem[:8], write(files / "m.py", ADD))
