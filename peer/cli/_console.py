@@ -39,7 +39,7 @@ from peer.log import (
     normalize_newlines,
     seal,
 )
-from storage import AsyncStore, Store
+from storage import AsyncStore, ClassNames, Store
 from storage.queries import (
     chat_rooms,
     has_submitted,
@@ -187,9 +187,12 @@ _ANNOUNCERS: dict[str, Announcer] = {
 MAX_SUBMISSION_LINES = 5
 
 
-def announcements(store: Store, me: Membership, raws: Sequence[bytes]) -> list[str]:
-    """The lines to print for newly stored events (blocking: call it in a worker thread)."""
-    seen = Seen(me, store, store.names())
+def announcements(
+    store: Store, me: Membership, raws: Sequence[bytes], names: ClassNames | None = None
+) -> list[str]:
+    """The lines to print for newly stored events (blocking: call it in a worker thread);
+    ``names`` is the class's names where the caller holds them still current."""
+    seen = Seen(me, store, store.names() if names is None else names)
     events = [decode_event(raw) for raw in raws]
     work = [
         e for e in events if me.is_instructor and e.kind == "submission" and e.author != me.peer_id
@@ -217,12 +220,17 @@ async def follow_events(
     cursor = store.watch.max_local_id
     for line in await store.query(waiting_lines, membership):
         announce(line)
+    # Who is called what, read again only when a batch holds more than chat (a profile, a
+    # roster change): a line of chat changes no name, and this runs for every one.
+    names: ClassNames | None = None
     while True:
         await store.watch.wait_beyond(cursor)
         batch = await store.refs_after(cursor, 1000)
         if not batch:
             continue
         cursor = batch[-1].local_id
+        if names is None or any(r.kind != "chat" for r in batch):
+            names = await store.names()
         chat = [r for r in batch if r.kind == "chat" and r.author != membership.peer_id]
         if len(chat) > MAX_CHAT_LINES:
             announce(
@@ -238,7 +246,7 @@ async def follow_events(
         if not batch:
             continue
         raws = await store.raws([r.local_id for r in batch])
-        for line in await store.query(announcements, membership, raws):
+        for line in await store.query(announcements, membership, raws, names):
             announce(line)
 
 
