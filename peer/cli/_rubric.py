@@ -8,13 +8,12 @@ names the file and what to fix, then again by the problem's body schema on every
 from __future__ import annotations
 
 import argparse
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from peer.errors import UsageError, ValidationError
 from peer.identity import Membership
-from peer.log import check_rubric, check_rubric_points, combined_score
+from peer.log import MAX_RUBRIC_BYTES, check_rubric_points, combined_score, parse_rubric
 from storage import Store
 from storage.queries import (
     newest_revision,
@@ -22,8 +21,6 @@ from storage.queries import (
     staff_tests_score,
     submission_ref,
 )
-
-MAX_RUBRIC_BYTES = 64 * 1024
 
 RUBRIC_FORMAT = """\
 A rubric file is TOML:
@@ -87,7 +84,8 @@ def publish_body(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def read_rubric(path: Path) -> dict[str, Any]:
-    """A rubric file as the problem body carries it; UsageError naming the file and fix."""
+    """A rubric file as the problem body carries it; UsageError naming the file and fix (the
+    reasons are ``peer.log.parse_rubric``'s, which the browser's publish form gives too)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -95,44 +93,11 @@ def read_rubric(path: Path) -> dict[str, Any]:
     if len(data) > MAX_RUBRIC_BYTES:
         raise UsageError(f"--rubric {path} is {len(data)} bytes; the limit is 64 KiB")
     try:
-        raw = tomllib.loads(data.decode("utf-8"))
+        return parse_rubric(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise UsageError(f"--rubric {path} is not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"--rubric {path} does not parse as TOML: {exc}") from None
-    extra = raw.keys() - {"tests", "criterion"}
-    if extra:
-        raise UsageError(
-            f"--rubric {path}: unknown key(s) {', '.join(sorted(extra))}; a rubric has "
-            "'tests = POINTS' and [[criterion]] tables"
-        )
-    criteria = raw.get("criterion", [])
-    if not isinstance(criteria, list) or not criteria:
-        raise UsageError(
-            f"--rubric {path} has no [[criterion]] tables; give each a name and points"
-        )
-    rubric = {
-        "tests": raw.get("tests", 0),
-        "criteria": [
-            {
-                "name": c.get("name") if isinstance(c, dict) else c,
-                "points": c.get("points") if isinstance(c, dict) else None,
-                "description": c.get("description", "") if isinstance(c, dict) else "",
-            }
-            for c in criteria
-        ],
-    }
-    for n, c in enumerate(criteria, start=1):
-        if not isinstance(c, dict) or not {"name", "points"} <= c.keys():
-            raise UsageError(f"--rubric {path}: criterion {n} needs a name and points")
-        if c.keys() - {"name", "points", "description"}:
-            unknown = ", ".join(sorted(c.keys() - {"name", "points", "description"}))
-            raise UsageError(f"--rubric {path}: a criterion has unknown key(s) {unknown}")
-    try:
-        check_rubric(rubric)
     except ValidationError as exc:
         raise UsageError(f"--rubric {path}: {exc}") from None
-    return rubric
 
 
 # ---- feedback give --rubric -----------------------------------------------------------------

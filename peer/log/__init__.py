@@ -14,6 +14,7 @@ from peer.log._curriculum import DEFAULT_LANGUAGES as DEFAULT_LANGUAGES
 from peer.log._curriculum import DEFAULT_LATE_POLICY as DEFAULT_LATE_POLICY
 from peer.log._curriculum import HIDDEN_DETAILS as HIDDEN_DETAILS
 from peer.log._curriculum import LATE_POLICIES as LATE_POLICIES
+from peer.log._curriculum import MAX_ATTEMPT as MAX_ATTEMPT
 from peer.log._curriculum import MAX_CHECK_DETAIL as MAX_CHECK_DETAIL
 from peer.log._curriculum import MAX_SOLUTION_BYTES as MAX_SOLUTION_BYTES
 from peer.log._curriculum import REVIEW_MODES as REVIEW_MODES
@@ -33,6 +34,9 @@ from peer.log._private import unseal as unseal
 from peer.log._roster import TOKEN_HASH_SIZE as TOKEN_HASH_SIZE
 from peer.log._roster import TOKEN_SIZE as TOKEN_SIZE
 from peer.log._roster import validate_join_inner as validate_join_inner
+from peer.log._rubric_text import MAX_RUBRIC_BYTES as MAX_RUBRIC_BYTES
+from peer.log._rubric_text import parse_rubric as parse_rubric
+from peer.log._rubric_text import rubric_text as rubric_text
 from peer.log._sealing import decrypt_body as decrypt_body
 from peer.log._sealing import open_envelope as open_envelope
 from peer.log._sealing import open_key as open_key

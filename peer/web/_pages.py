@@ -19,6 +19,7 @@ from peer.identity import Membership
 from peer.log import (
     DEFAULT_LANGUAGES,
     DEFAULT_LATE_POLICY,
+    HIDDEN_DETAILS,
     hlc,
 )
 from peer.report import FORMATS, Format, build_report, gather
@@ -26,6 +27,7 @@ from peer.report import Request as ReportRequest
 from peer.web import _authoring as authoring
 from peer.web import _chat_model as chat
 from peer.web import _model as model
+from peer.web import _publish_terms as publish_terms
 from peer.web._board import board_of, peers_now
 from peer.web._context import (
     N_,
@@ -284,6 +286,10 @@ async def problem_page(
         "graded": None,
         "grade_error": None,
         "grade_form": {},
+        # the staff see the problem's grading settings (review, hidden tests, late penalty...)
+        "terms": (
+            await ctx.read(publish_terms.terms_of, view.problem.id) if ctx.me.is_staff else None
+        ),
     }
     values.update(extra)
     return ctx.page(request, "problem.html", status, nav="problems", view=view, **values)
@@ -466,6 +472,12 @@ async def publish_page(
             raise Forbidden("only a problem's author revises it")
     elif not ctx.me.is_instructor:
         raise Forbidden("students publish practice problems with the CLI for now")
+    if form is not None:  # a refused form: what was typed
+        settings = publish_terms.settings_typed(form)
+    elif problem is not None:  # a revision keeps what the problem set (on the CLI too)
+        settings = await ctx.read(publish_terms.settings_of, problem.id)
+    else:
+        settings = dict(publish_terms.DEFAULTS)
     return ctx.page(
         request,
         "publish.html",
@@ -474,6 +486,8 @@ async def publish_page(
         problem=problem,
         error=error,
         form=form,
+        settings=settings,
+        hidden_details=HIDDEN_DETAILS,
     )
 
 
@@ -498,8 +512,8 @@ async def publish_post(ctx: WebContext, request: Request) -> Response:
             # none ticked: the default (python), as the CLI does without --languages
             languages=[str(v) for v in form.getlist("languages")] or list(DEFAULT_LANGUAGES),
             late_policy=field(form, "late_policy") or DEFAULT_LATE_POLICY,
-            review=field(form, "review") or "instructor",
         )
+        body.update(publish_terms.settings_body(publish_terms.settings_typed(form)))
         problem_id = await authoring.append(ctx.store, ctx.me, "problem", body)
     except authoring.FormError as exc:
         return await publish_page(ctx, request, status=400, error=ctx.say(request, exc), form=form)
