@@ -22,6 +22,8 @@ __all__ = ["Finding", "Reach", "diagnose"]
 #: A member's clock this far from ours (ms) is worth telling: deadlines use witnessed time,
 #: but a clock minutes off confuses people and, beyond two minutes, drops beacons.
 SKEW_WARN_MS = 5_000
+#: Skews are kept to this step (ms).
+SKEW_STEP_MS = 100
 #: Remembered addresses and members (the least recent go first).
 MAX_NOTES = 256
 
@@ -43,7 +45,11 @@ class Reach:
     def heard_from(
         self, peer_id: bytes, address: str, way: str, skew_ms: int | None = None
     ) -> None:
-        """Note a member heard by ``way`` at ``address``; a beacon's skew is kept."""
+        """Note a member heard by ``way`` at ``address``; a beacon's skew is kept, to the
+        nearest ``SKEW_STEP_MS`` (so the record the node writes changes with the network,
+        not with every beacon's few milliseconds of jitter)."""
+        if skew_ms is not None:
+            skew_ms = round(skew_ms / SKEW_STEP_MS) * SKEW_STEP_MS
         old = self.heard.pop(peer_id, None)
         if skew_ms is None and old is not None and old[1] == way:
             skew_ms = old[2]
@@ -65,6 +71,7 @@ class Reach:
     def clock_of(self, peer_id: bytes, skew_ms: int) -> None:
         """Note a member's clock against ours (from a record it signed itself): a clock far
         off drops beacons and confuses deadlines, and the doctor says so."""
+        skew_ms = round(skew_ms / SKEW_STEP_MS) * SKEW_STEP_MS
         self.skew.pop(peer_id, None)
         _bounded(self.skew)
         self.skew[peer_id] = skew_ms
