@@ -20,6 +20,9 @@ from peer.log import TOKEN_SIZE, pack, unpack
 
 IDENTITY_FILE = "identity.key"
 CLASS_FILE = "class.json"
+#: An identity restored from its recovery phrase alone, waiting for ``init --invite`` to
+#: put it in its class (issue 22); nothing has been signed with it in this data dir.
+PHRASE_RESTORED = "identity.restored"
 INVITE_PREFIX = "pc1."
 _INVITE_VERSION = 1
 #: A one-student invite (issue 10): the class fields, then an admission token and a name.

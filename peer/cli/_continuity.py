@@ -13,7 +13,6 @@ import argparse
 import getpass
 import os
 import secrets
-import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,15 +22,18 @@ import nacl.signing
 
 from peer.cli._core import open_peer
 from peer.cli._output import safe_line
+from peer.cli._restoring import (
+    build_data_dir,
+    check_target,
+    class_fields,
+    class_info,
+    restore_identity_only,
+)
 from peer.continuity import KDF_LIMITS, Backup, open_backup, seal_backup, seed_from_phrase
 from peer.errors import UsageError, ValidationError
 from peer.identity import (
-    ClassInfo,
     Membership,
-    has_identity,
-    load_membership,
     parse_invite,
-    save_membership,
     short_id,
 )
 from peer.log import seal_key
@@ -40,7 +42,6 @@ from storage.queries import RosterEntry, persons, reseal_items, roster_entries
 
 ENV_PASSPHRASE = "PEERCLASS_PASSPHRASE"
 #: How many events a restore hands the store at once (one transaction each).
-_BATCH = 1000
 
 
 def add_commands(sub: Any) -> None:
@@ -126,15 +127,6 @@ def _passphrase(args: argparse.Namespace, *, confirm: bool) -> str:
 # ---- backup -------------------------------------------------------------------------------
 
 
-def _class_fields(klass: ClassInfo) -> dict[str, str]:
-    return {
-        "class_id": klass.class_id.hex(),
-        "name": klass.name,
-        "secret": klass.secret.hex(),
-        "instructor": klass.instructor.hex(),
-    }
-
-
 def cmd_backup(args: argparse.Namespace) -> int:
     out: Path = args.output
     if out.exists():
@@ -148,7 +140,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     passphrase = _passphrase(args, confirm=True)
     backup = Backup(
         bytes(membership.signing_key),
-        _class_fields(membership.klass),
+        class_fields(membership.klass),
         tuple(keys),
         tuple(made),
         history,
@@ -181,13 +173,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if (args.file is None) == (args.phrase is None):
         raise UsageError("give a backup FILE or --phrase WORDS (one of them)")
     if args.phrase is not None:
-        if not args.invite:
-            raise UsageError(
-                "a recovery phrase holds the identity only: give the class invite too "
-                "(--invite; any classmate's 'peerclass invite' prints it)"
-            )
         seed = seed_from_phrase(args.phrase)
-        klass = _class_fields(parse_invite(args.invite)[0])
+        if not args.invite:
+            return restore_identity_only(target, seed)
+        klass = class_fields(parse_invite(args.invite)[0])
         backup = Backup(seed, klass)
     else:
         try:
@@ -195,82 +184,16 @@ def cmd_restore(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
         backup = open_backup(data, _passphrase(args, confirm=False))
-    klass_info = _class_info(backup.klass)
-    _check_target(target, klass_info)
+    klass_info = class_info(backup.klass)
+    check_target(target, klass_info)
     membership = Membership(nacl.signing.SigningKey(backup.seed), klass_info)
-    events = _build(target, membership, backup)
+    events = build_data_dir(target, membership, backup)
     print(
         f"restored {short_id(membership.peer_id)} of class {klass_info.name!r} into {target}"
         + (f" with {events} events" if backup.history is not None else "")
         + "; run 'peerclass run' to fetch the rest of the history from classmates"
     )
     return 0
-
-
-def _class_info(fields: dict[str, str]) -> ClassInfo:
-    try:
-        return ClassInfo(
-            bytes.fromhex(fields["class_id"]),
-            fields["name"],
-            bytes.fromhex(fields["secret"]),
-            bytes.fromhex(fields["instructor"]),
-        )
-    except (KeyError, ValueError):
-        raise UsageError("the backup's class is malformed") from None
-
-
-def _check_target(target: Path, klass: ClassInfo) -> None:
-    """A new or empty dir only; a dir of another class (or this one) says so."""
-    if has_identity(target):
-        try:
-            held = load_membership(target).klass
-        except UsageError:
-            held = None
-        if held is not None and held.class_id != klass.class_id:
-            raise UsageError(
-                f"{target} belongs to class {held.name!r} ({held.class_id.hex()[:8]}); this "
-                f"backup is of class {klass.name!r} ({klass.class_id.hex()[:8]}); "
-                "nothing was changed"
-            )
-        raise UsageError(f"{target} already has an identity; nothing was changed")
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise UsageError(f"{target} is not empty; restore into a new data dir")
-
-
-def _build(target: Path, membership: Membership, backup: Backup) -> int:
-    """Make the data dir beside ``target`` and move it into place once it is whole."""
-    parent = target.absolute().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        building = parent / f".{target.name}.restoring-{secrets.token_hex(4)}"
-        building.mkdir(mode=0o700)
-    except OSError as exc:
-        raise UsageError(f"cannot create {target}: {exc.strerror or exc}") from None
-    try:
-        save_membership(building, membership)
-        store = Store.open(building)
-        try:
-            store.restore_secrets(backup.content_keys, backup.invites)
-            events = _ingest(store, backup.history or ())
-        finally:
-            store.close()
-        if target.exists():
-            target.rmdir()  # checked empty above
-        building.rename(target)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
-    return events
-
-
-def _ingest(store: Store, history: tuple[bytes, ...]) -> int:
-    stored = 0
-    for start in range(0, len(history), _BATCH):
-        result = store.ingest(history[start : start + _BATCH])
-        if result.rejected:
-            raise UsageError(f"the backup's history holds an invalid event: {result.rejected[0]}")
-        stored += len(result.stored)
-    return stored
 
 
 # ---- verify -------------------------------------------------------------------------------

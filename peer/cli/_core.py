@@ -20,12 +20,14 @@ from peer.cli._console import console_printer, follow_events, read_terminal
 from peer.cli._membership import founding_body, join_body, keep_membership
 from peer.cli._output import iso_from_ms, local_time_iso, print_json, print_table
 from peer.cli._presence import tell_presence
+from peer.cli._restoring import join_with_restored_identity
 from peer.cli._witness import keep_checkpoints
 from peer.continuity import new_phrase
 from peer.errors import StorageError, UsageError, ValidationError
 from peer.identity import (
     CLASS_FILE,
     IDENTITY_FILE,
+    PHRASE_RESTORED,
     ClassInfo,
     Membership,
     has_identity,
@@ -149,10 +151,30 @@ def add_commands(sub: Any) -> None:
     demo.set_defaults(handler=cmd_demo)
 
 
+def _join_as_restored(args: argparse.Namespace) -> int:
+    """``init`` in a data dir that holds an identity restored from its phrase alone: join
+    the invite's class with that identity, signing nothing (its log lives on classmates)."""
+    if not args.invite:
+        raise UsageError(
+            f"{args.data_dir} holds an identity restored from its recovery phrase: give the "
+            "class invite (--invite) to put it back in its class"
+        )
+    membership = join_with_restored_identity(args.data_dir, args.invite)
+    assert membership is not None
+    print(
+        f"rejoined class {membership.klass.name!r} as {short_id(membership.peer_id)} (restored "
+        "from its recovery phrase; --name is not used); run 'peerclass run' to fetch its "
+        "history from classmates"
+    )
+    return 0
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     data_dir: Path = args.data_dir
     if has_identity(data_dir):
         raise UsageError(f"{data_dir} already has an identity; nothing was changed")
+    if (data_dir / PHRASE_RESTORED).exists():
+        return _join_as_restored(args)
     if args.invite and args.class_name:
         raise UsageError("give either --class (to create a class) or --invite (to join one)")
     # The key is derived from a recovery phrase (issue 22), shown where asked for.

@@ -142,7 +142,16 @@ def test_the_recovery_phrase_alone_makes_the_same_key(tmp_path: Path) -> None:
         assert said in one_line_error(pc(tmp_path / "x", "restore", "--phrase", wrong,
                                          "--invite", invite))  # fmt: skip
         assert not (tmp_path / "x").exists()
-    assert "class invite" in one_line_error(pc(tmp_path / "x", "restore", "--phrase", phrase))
+    # The phrase alone (as the issue spells it): the identity comes back, in no class yet;
+    # 'init --invite' then puts that same identity in its class, signing nothing again.
+    alone = tmp_path / "alone"
+    said = pc_ok(None, "restore", "--phrase", phrase, "--data-dir", str(alone)).out
+    assert "init --invite" in said and not (alone / "class.json").exists()
+    assert "class invite" in one_line_error(pc(alone, "init", "--name", "T"))
+    pc_ok(alone, "init", "--name", "ignored", "--invite", invite)
+    assert load_membership(alone).peer_id == load_membership(teacher).peer_id
+    assert not (alone / "identity.restored").exists()
+    assert "already has an identity" in one_line_error(pc(alone, "restore", "--phrase", phrase))
 
 
 def test_a_lost_key_is_not_a_lost_student(tmp_path: Path) -> None:
