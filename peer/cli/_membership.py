@@ -35,12 +35,22 @@ def founding_body(membership: Membership, name: str) -> dict[str, Any]:
 # ---- the running peer -------------------------------------------------------------------
 
 
+#: New events looked at for "chat alone" before the roster is asked anyway.
+CHAT_PAGE = 1000
+
+
 async def keep_membership(store: AsyncStore, membership: Membership) -> None:
-    """Author what the roster asks of this peer (admits, shares) whenever new events arrive."""
+    """Author what the roster asks of this peer (admits, shares) whenever new events arrive.
+    Chat asks nothing of the roster, so a batch of chat alone is passed over without the
+    roster's look (it came once per received line: issue 21)."""
     cursor = -1
     while True:
         if cursor >= 0:
             await store.watch.wait_beyond(cursor)
+            new = await store.refs_after(cursor, CHAT_PAGE)  # shared with the sessions' read
+            if 0 < len(new) < CHAT_PAGE and all(ref.kind == "chat" for ref in new):
+                cursor = new[-1].local_id
+                continue
         cursor = store.watch.max_local_id
         duties = await store.query(pending_duties)
         for duty in duties:
