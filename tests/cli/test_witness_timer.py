@@ -34,7 +34,7 @@ def checkpoint_times(world: World) -> list[int]:
 
 async def until(condition: Callable[[], bool], what: str) -> None:
     """Wait in real time (bounded) for ``condition``; the mock clock stands still meanwhile."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await trio.to_thread.run_sync(time.sleep, 0.01)
