@@ -13,7 +13,7 @@ from sqlalchemy import delete, insert, select
 from storage._ingest import now_ms
 from storage._names import ClassNames, class_names
 from storage._store_base import StoreBase
-from storage.projections import Roster, load_roster
+from storage.projections import Roster, load_roster, token_hash
 from storage.schema import invites, meta
 
 #: Meta keys of the instructor's open class invite (issue 18): the current token (hex), and
@@ -59,8 +59,6 @@ class RosterReads(StoreBase):
     def replace_open_invite(self, token: bytes) -> None:
         """Make ``token`` the class invite's: joins with any earlier one (or none) are refused
         by this (instructor's) peer from now on."""
-        from storage.projections import token_hash
-
         with self._write(durable=True) as conn:
             rows = dict(conn.execute(select(meta.c.key, meta.c.value)).all())
             revoked = json.loads(rows.get(OPEN_REVOKED, "[]"))
