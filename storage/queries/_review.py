@@ -42,6 +42,8 @@ STAFF = ("instructor", "ta")
 
 
 def load_readers(conn: Any, roster: Roster) -> Readers:
+    """Who could read which submission, from the submissions and shares this store holds
+    (loaded once per listing: a class holds few enough of both)."""
     subs = {
         row.event_id: (row.author, bool(row.sealed))
         for row in conn.execute(
