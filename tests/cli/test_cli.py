@@ -24,11 +24,14 @@ def test_init_json_and_invite(tmp_path: Path) -> None:
     out = pc_ok(
         tmp_path / "t", "init", "--name", "Kim", "--role", "instructor", "--class", "Net", "--json"
     ).json()
-    assert set(out) == {"peer_id", "class_id", "invite"}
+    # The instructor's init gives the recovery phrase unless --no-recovery-phrase (issue 22).
+    assert set(out) == {"peer_id", "class_id", "invite", "recovery_phrase"}
+    assert len(out["recovery_phrase"].split()) == 24
     assert len(out["peer_id"]) == 64 and len(out["class_id"]) == 32
     assert pc_ok(tmp_path / "t", "invite").out.strip() == out["invite"]
     joined = pc_ok(tmp_path / "s", "init", "--name", "Lee", "--invite", out["invite"], "--json")
     assert joined.json()["class_id"] == out["class_id"]
+    assert "recovery_phrase" not in joined.json()  # a student's only with --recovery-phrase
     status = pc_ok(tmp_path / "s", "status", "--json").json()
     assert status["role"] == "student" and status["name"] == "Lee"
     assert set(status) >= {"peer_id", "name", "role", "class_id", "events", "heads", "forks"}

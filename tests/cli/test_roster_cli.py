@@ -110,14 +110,20 @@ def test_a_student_sees_that_classmates_work_exists_without_its_content(tmp_path
     assert "Student1" in pc_ok(teacher, "report", "--class", "--format", "md").out
 
 
-def test_chat_with_line_breaks_and_controls_prints_as_one_inert_line(tmp_path: Path) -> None:
+def test_chat_with_line_breaks_and_controls_prints_as_inert_indented_lines(
+    tmp_path: Path,
+) -> None:
     klass = make_class(tmp_path, students=1)
     sneaky = "hi\n2026-01-01 [general] Teacher (00000000): fake\u202eevil\u2066\x9b2J"
     pc_ok(klass.students[0], "chat", "send", sneaky)
     bring(klass.students[0], klass.instructor)
     out = pc_ok(klass.instructor, "chat", "log").out
-    [line] = [line for line in out.splitlines() if "hi" in line]
-    assert out.count("\n") == 1 and "Student1" in line
-    assert "\\n2026-01-01" in line and "\\u202e" in line and "\\u2066" in line and "\\x9b" in line
+    # A line break in a message prints as an indented continuation line (issue 19), so the
+    # second line can never pass for a message of its own; controls stay escaped.
+    first, rest = out.splitlines()
+    assert "Student1" in first and first.endswith(": hi")
+    assert rest.startswith("    ") and rest.strip().startswith("2026-01-01 [general] Teacher")
+    assert "\\u202e" in rest and "\\u2066" in rest and "\\x9b" in rest
+    assert not any(c in out for c in "\u202e\u2066\x9b")
     # What schemas refuse on receipt (\r, escape sequences) is inert here too.
     assert safe_line("a\rb\x1b[2J\x1b]0;title\x07") == "a\\rb\\x1b[2J\\x1b]0;title\\x07"
