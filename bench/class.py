@@ -60,6 +60,8 @@ class ClassFigures:
     event_bytes: float
     peak_mib: float
     connections: tuple[int, int]
+    #: Deliveries still missing when the wait ended (0 once converged).
+    missing: int = 0
 
 
 def run_class(n: int, lines: int) -> ClassFigures:
@@ -90,6 +92,7 @@ def run_class(n: int, lines: int) -> ClassFigures:
                 if k:
                     by_author[author].console.type("\n".join(f"{i} {PAD}" for i in range(k)))
             waited = wait_for(lambda: _converged(dirs, expected), CONVERGE_TIMEOUT, 0.1)
+            missing = _missing(dirs, expected)
             time.sleep(SETTLE)
             cpu = [p.cpu_seconds() - b for p, b in zip(peers, cpu_before, strict=True)]
             after = [p.snapshot() for p in peers]
@@ -116,6 +119,7 @@ def run_class(n: int, lines: int) -> ClassFigures:
                 event_bytes=_mean_event_bytes(dirs[0]),
                 peak_mib=peak,
                 connections=(min(counts), max(counts)),
+                missing=missing,
             )
         finally:
             # Every peer that started, whatever failed after (or while others started).
@@ -129,6 +133,15 @@ def _converged(dirs: list[Path], expected: dict[bytes, int] | None) -> bool:
     if expected is None:
         return len(vectors[0]) == len(dirs) and all(v == vectors[0] for v in vectors)
     return all(v == expected for v in vectors)
+
+
+def _missing(dirs: list[Path], expected: dict[bytes, int]) -> int:
+    """Deliveries of the burst that some peer still lacks."""
+    total = 0
+    for d in dirs:
+        heads = heads_of(d)
+        total += sum(max(0, seq - heads.get(a, 0)) for a, seq in expected.items())
+    return total
 
 
 def _last_store(
@@ -204,7 +217,7 @@ def main() -> int:
         f"{'peak MiB/peer':>13} {'connections':>11}"
     )
     for r in rows:
-        conv = "not" if r.converged_s is None else f"{r.converged_s:.2f} s"
+        conv = f"not ({r.missing} short)" if r.converged_s is None else f"{r.converged_s:.2f} s"
         print(
             f"{r.peers:>5} {r.messages:>5} | {conv:>15} {r.copies_whole_run:>10.2f} "
             f"{r.copies:>6.2f} {r.bytes_per_delivery:>10,.0f} {r.event_bytes:>7.0f} "
