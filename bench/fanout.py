@@ -14,7 +14,7 @@ the events handed to the receive path on every peer over the useful deliveries; 
 payload received by every peer over the useful deliveries. The same fan-out over ZeroMQ
 PUB/SUB (10 subscriber processes) follows, so the ratio is printed, not remembered.
 
-    python bench/fanout.py [--receivers 10] [--rates 5 20 100] [--seconds 10] [--no-zmq]
+    python bench/fanout.py [--receivers 10] [--rates 5 20 100] [--seconds 10] [--no-zmq] [--idle 20]
 """
 
 from __future__ import annotations
