@@ -61,6 +61,7 @@ class Figures:
     bytes_per_delivery: float | None = None
     author_lag_ms: float | None = None
     commit_to_last_ms: float | None = None
+    commit_to_first_ms: float | None = None
     cpu_receive_ms: float | None = None
     cpu_author_ms: float | None = None
     early: int = 0
@@ -146,7 +147,7 @@ def one_rate(author: BenchPeer, others: list[BenchPeer], rate: int, seconds: flo
     after = [p.snapshot() for p in everyone]
     keys = [f"{author.author}:{s}" for s in range(first, last + 1)]
     authored = after[0]["authored_at"]
-    latencies, undelivered, lags, from_commit, early = [], 0, [], [], 0
+    latencies, undelivered, lags, from_commit, to_first, early = [], 0, [], [], [], 0
     for i, key in enumerate(keys):
         arrivals = [a["stored_at"].get(key) for a in after[1:]]
         if key not in authored or None in arrivals:
@@ -154,6 +155,7 @@ def one_rate(author: BenchPeer, others: list[BenchPeer], rate: int, seconds: flo
             continue
         latencies.append((max(arrivals) - typed[i]) * 1000)
         from_commit.append((max(arrivals) - authored[key]) * 1000)
+        to_first.append((min(arrivals) - authored[key]) * 1000)
         lags.append((authored[key] - typed[i]) * 1000)
         early += min(arrivals) < authored[key]
     per_received = [
@@ -175,6 +177,7 @@ def one_rate(author: BenchPeer, others: list[BenchPeer], rate: int, seconds: flo
         bytes_per_delivery=wire / useful if useful else None,
         author_lag_ms=median(lags),
         commit_to_last_ms=median(from_commit),
+        commit_to_first_ms=median(to_first),
         cpu_receive_ms=median(per_received),
         cpu_author_ms=cpu[0] * 1000 / count,
         early=early,
@@ -322,8 +325,13 @@ def main() -> int:
             f"{fmt(z.max_ms if z else None, '.2f'):>6} | {fmt(ratio, ',.0f'):>11}x"
         )
     print(
-        "(median ms typed to the author's commit / its commit to the last receiver: "
-        + ", ".join(f"{f.rate}/s {fmt(f.author_lag_ms)} / {fmt(f.commit_to_last_ms)}" for f in ours)
+        "(median ms typed to the author's commit / its commit to the first / the last "
+        "receiver's store: "
+        + ", ".join(
+            f"{f.rate}/s {fmt(f.author_lag_ms)} / {fmt(f.commit_to_first_ms)} / "
+            f"{fmt(f.commit_to_last_ms)}"
+            for f in ours
+        )
         + ")"
     )
     print(
