@@ -6,7 +6,7 @@ of its network (``Store.reach``: its addresses, who it hears and how, the addres
 not reach, members' clocks). Standalone, it listens for the class's beacons for a few seconds
 itself and tries each heard member's TCP port, and the invite's addresses: it sends nothing
 but those connection attempts. Either way :func:`peer.net.diagnose` words the answer; the
-data dir's health is checked here.
+data dir's health is checked by :func:`peer.health.check_data_dir`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -23,15 +22,14 @@ import trio
 
 from peer.cli._args import ENV_DISCOVERY_PORT, tcp_port
 from peer.cli._output import print_json
-from peer.errors import StorageError, UsageError
-from peer.identity import load_membership, loose_permissions
+from peer.errors import UsageError
+from peer.health import check_data_dir
+from peer.identity import load_membership
 from peer.net import DEFAULT_DISCOVERY_PORT, Finding, diagnose, probe_reach
 from storage import Store
 
 #: The running node's record older than this (ms) is not trusted: it writes every minute.
 FRESH_MS = 90_000
-#: Free space below this in the data dir's file system is worth a warning.
-LOW_DISK = 50 * 1024 * 1024
 
 
 def add_commands(sub: Any) -> None:
@@ -86,7 +84,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 1 if any(f.level == "fail" for f in findings) else 0
 
 
-_MARK = {"ok": "ok     ", "warn": "warning", "fail": "problem"}
+_MARK = {"ok": "ok     ", "info": "note   ", "warn": "warning", "fail": "problem"}
 
 
 def _running(store: Store) -> bool:
@@ -129,26 +127,24 @@ def _discovery_port(args: argparse.Namespace) -> int:
 
 
 def data_dir_findings(data_dir: Path) -> list[Finding]:
-    """Whether the data dir is healthy: private, openable, with room to write."""
+    """Whether the data dir is healthy (:func:`peer.health.check_data_dir`), in English."""
+    health = check_data_dir(data_dir)
     found: list[Finding] = []
-    loose = loose_permissions(data_dir)
-    if loose:
+    if health.loose:
         found.append(
-            Finding("fail", f"readable by other users: {', '.join(loose)}; chmod go-rwx them")
+            Finding(
+                "fail", f"readable by other users: {', '.join(health.loose)}; chmod go-rwx them"
+            )
         )
-    try:
-        store = Store.open(data_dir)
-        try:
-            events = sum(store.heads().values())
-        finally:
-            store.close()
-    except StorageError as exc:
-        return [*found, Finding("fail", f"data dir: {exc}")]
-    free = shutil.disk_usage(data_dir).free
-    if free < LOW_DISK:
+    if health.error is not None:
+        return [*found, Finding("fail", f"data dir: {health.error}")]
+    if health.low_disk:
         found.append(
-            Finding("warn", f"data dir has only {free // 2**20} MiB free: make room on the disk")
+            Finding(
+                "warn",
+                f"data dir has only {health.free_bytes // 2**20} MiB free: make room on the disk",
+            )
         )
     if not found:
-        found.append(Finding("ok", f"data dir {data_dir} is healthy ({events} events)"))
+        found.append(Finding("ok", f"data dir {data_dir} is healthy ({health.events} events)"))
     return found

@@ -40,7 +40,7 @@ from peer.net._framed import FramedStream
 from peer.net._gossip import Gossip
 from peer.net._handshake import handshake
 from peer.net._interfaces import broadcast_interfaces
-from peer.net._reach import Reach
+from peer.net._reach import HEARD_WINDOW, Reach
 from peer.net._redial import Outcome, Redial
 from peer.net._session import Session
 from peer.net._wire import FEATURE_PEX, MAX_ADDR_RECORDS, Bye
@@ -278,6 +278,7 @@ class Node:
             self.table.saw(beacon.peer_id, host, beacon.port)
             skew = beacon.sent_ms - int(time.time() * 1000)
             self.reach.heard_from(beacon.peer_id, f"{host}:{beacon.port}", "beacon", skew)
+            self._heard_way(beacon.peer_id, "beacon")
 
         def on_twin(twin: discovery.Twin) -> None:
             with contextlib.suppress(trio.WouldBlock):
@@ -318,6 +319,7 @@ class Node:
             self.table.saw(beacon.peer_id, host, beacon.port)
             skew = beacon.sent_ms - int(time.time() * 1000)
             self.reach.heard_from(beacon.peer_id, f"{host}:{beacon.port}", "mdns", skew)
+            self._heard_way(beacon.peer_id, "mdns")
 
         try:
             await _mdns.run_mdns(
@@ -425,14 +427,38 @@ class Node:
         ``addrs`` frame per session, a random selection where the class is larger."""
         now_ms = int(time.time() * 1000)
         own = self._own_record(now_ms)
-        sessions = dict(self.mesh.sessions)
-        connected = set(sessions)
-        for remote, (session, _dialer) in sessions.items():
-            others = self.book.raws(connected - {remote}, now_ms)
-            room = MAX_ADDR_RECORDS - (own is not None)
-            if len(others) > room:
-                others = random.sample(others, room)
-            session.offer_addresses(([own] if own is not None else []) + others)
+        for remote in list(self.mesh.sessions):
+            self._offer_to(remote, own, now_ms)
+
+    def _offer_to(self, remote: bytes, own: bytes | None, now_ms: int) -> None:
+        """One session's ``addrs`` frame: our record, its connected members' records, and
+        by which ways we hear it (``Addrs.hears``: how a member learns others hear it)."""
+        session = self.mesh.sessions[remote][0]
+        others = self.book.raws(set(self.mesh.sessions) - {remote}, now_ms)
+        room = MAX_ADDR_RECORDS - (own is not None)
+        if len(others) > room:
+            others = random.sample(others, room)
+        hears = self.reach.hears(remote, self._listening_ways(), trio.current_time())
+        session.offer_addresses(([own] if own is not None else []) + others, hears)
+
+    def _listening_ways(self) -> dict[str, float]:
+        """The ways we listen on, each with how long a member heard by it counts as heard
+        (a few beacons may be lost; an mDNS TXT is renewed every ``mdns_refresh``)."""
+        ways = {}
+        if self.config.discovery and self.config.beacons:
+            ways["beacon"] = HEARD_WINDOW
+        if self.reach.mdns == "on":
+            ways["mdns"] = 2.5 * self.config.mdns_refresh
+        return ways
+
+    def _heard_way(self, peer_id: bytes, way: str) -> None:
+        """Note a member heard by ``way``; if that is news and we are connected to it, tell
+        it now (not at the next exchange round), so its doctor knows within seconds."""
+        window = self._listening_ways().get(way, HEARD_WINDOW)
+        news = self.reach.heard_way(peer_id, way, trio.current_time(), window)
+        if news and peer_id in self.mesh.sessions:
+            now_ms = int(time.time() * 1000)
+            self._offer_to(peer_id, self._own_record(now_ms), now_ms)
 
     def _on_addresses(self, remote_id: bytes, records: list[bytes]) -> None:
         """A session's callback: records a member passed on, each verified before use."""
@@ -707,6 +733,7 @@ class Node:
             on_own_log_ahead=self.mesh.own_log_ahead,
             pex=FEATURE_PEX in hello.features,
             on_addresses=self._on_addresses,
+            on_hears=self.reach.heard_by,
         )
         dialer = self.membership.peer_id if initiator else hello.peer_id
         refusal = self.mesh.add(session, dialer, address)

@@ -26,6 +26,11 @@ SKEW_WARN_MS = 5_000
 SKEW_STEP_MS = 100
 #: Remembered addresses and members (the least recent go first).
 MAX_NOTES = 256
+#: A member heard by beacon within this long (seconds) counts as heard (beacons go every
+#: second; a few may be lost on Wi-Fi).
+HEARD_WINDOW = 10.0
+#: The ways a member may say it hears us by (``Addrs.hears``); others are ignored.
+WAYS = ("beacon", "mdns")
 
 
 @attrs.define(eq=False)
@@ -41,6 +46,10 @@ class Reach:
     unreachable: dict[str, tuple[str, bytes | None]] = attrs.field(factory=dict)
     #: member -> its clock minus ours, from a record it signed and sent us itself (ms)
     skew: dict[bytes, int] = attrs.field(factory=dict)
+    #: member -> way -> when (the caller's clock, seconds) we last heard it by that way
+    way_at: dict[bytes, dict[str, float]] = attrs.field(factory=dict)
+    #: member -> by which ways it says it hears us (its own word, over our session with it)
+    hears_us: dict[bytes, dict[str, bool]] = attrs.field(factory=dict)
 
     def heard_from(
         self, peer_id: bytes, address: str, way: str, skew_ms: int | None = None
@@ -55,6 +64,28 @@ class Reach:
             skew_ms = old[2]
         _bounded(self.heard)
         self.heard[peer_id] = (address, way, skew_ms)
+
+    def heard_way(self, peer_id: bytes, way: str, now: float, window: float) -> bool:
+        """Note that ``peer_id`` was heard by ``way`` at ``now``; True if that is news (not
+        heard that way within ``window``), when the member is worth telling at once."""
+        ways = self.way_at.pop(peer_id, {})
+        news = now - ways.get(way, -1e18) > window
+        ways[way] = now
+        _bounded(self.way_at)
+        self.way_at[peer_id] = ways
+        return news
+
+    def hears(self, peer_id: bytes, listening: dict[str, float], now: float) -> dict[str, bool]:
+        """What we tell ``peer_id`` (``Addrs.hears``): for each way we listen on (way ->
+        window in seconds), whether we heard it that way within the window."""
+        ways = self.way_at.get(peer_id, {})
+        return {way: now - ways.get(way, -1e18) <= window for way, window in listening.items()}
+
+    def heard_by(self, peer_id: bytes, hears: dict[str, bool]) -> None:
+        """Note a member's word on which of our ways it hears (unknown ways dropped)."""
+        self.hears_us.pop(peer_id, None)
+        _bounded(self.hears_us)
+        self.hears_us[peer_id] = {w: bool(v) for w, v in hears.items() if w in WAYS}
 
     def could_not_reach(self, address: str, error: str, peer_id: bytes | None) -> None:
         """Note a failed dial with its error: the doctor names the address and the member
@@ -100,7 +131,12 @@ class Reach:
                 for a, (e, p) in self.unreachable.items()
             ],
             "connected": [
-                {"peer": p.hex(), "address": a, "skew_ms": self.skew.get(p)}
+                {
+                    "peer": p.hex(),
+                    "address": a,
+                    "skew_ms": self.skew.get(p),
+                    "hears_us": self.hears_us.get(p),
+                }
                 for p, a in connected.items()
             ],
             "refused_records": dict(refused_records),
@@ -114,7 +150,8 @@ def _bounded(table: dict[Any, Any]) -> None:
 
 @attrs.frozen
 class Finding:
-    """One line of the doctor's answer: ``level`` is "ok", "warn" or "fail"."""
+    """One line of the doctor's answer: ``level`` is "ok", "info" (a note, neither good
+    nor bad), "warn" or "fail"."""
 
     level: str
     text: str
@@ -186,6 +223,7 @@ def diagnose(doc: dict[str, Any], name: Any = None) -> list[Finding]:
         found.append(Finding("ok", f"reached the TCP port of {count} member address(es)"))
     elif heard or isolated:
         found.append(Finding("warn", "connected to no member yet"))
+    found += _heard_back(doc, connected, who)
     skews = [
         (who(p), c["skew_ms"]) for p, c in connected.items() if c.get("skew_ms") is not None
     ] + [
@@ -212,6 +250,70 @@ def diagnose(doc: dict[str, Any], name: Any = None) -> list[Finding]:
         found.append(
             Finding("warn", f"{total} address record(s) refused (forged, replayed or stale)")
         )
+    return found
+
+
+ONE_WAY_HINT = (
+    "give classmates this peer's address (`peerclass run --peer HOST:PORT` on theirs), keep "
+    "connected to a member so peer exchange tells the rest where we are, or use a wired or "
+    "phone-hotspot network"
+)
+_WAY_WORDS = {"beacon": ("beacons", "UDP broadcast"), "mdns": ("mDNS announcements", "multicast")}
+
+
+def _heard_back(
+    doc: dict[str, Any], connected: dict[str, dict[str, Any]], who: Any
+) -> list[Finding]:
+    """Whether other members hear *us* (each connected member says so in its ``addrs``
+    frame): a member we reach that does not hear our beacons means broadcast passes one way
+    only on this network."""
+    if doc.get("probe"):
+        return [
+            Finding(
+                "info",
+                "whether members hear this peer's beacons is known while `peerclass run` "
+                "runs (the members it connects to say so); this probe sends none",
+            )
+        ]
+    found: list[Finding] = []
+    state = {"beacon": doc.get("beacons", "on"), "mdns": doc.get("mdns", "off")}
+    for way, (words, carrier) in _WAY_WORDS.items():
+        if state[way] != "on" or not connected:
+            continue
+        said = {
+            p: c["hears_us"][way]
+            for p, c in connected.items()
+            if isinstance(c.get("hears_us"), dict) and way in c["hears_us"]
+        }
+        hearing = [p for p, yes in said.items() if yes]
+        if not said:
+            found.append(
+                Finding(
+                    "info",
+                    f"whether members hear our {words} is not known yet: no connected member "
+                    "has said (just connected, an older peerclass, or it does not listen by "
+                    "that way)",
+                )
+            )
+        elif hearing:
+            found.append(
+                Finding(
+                    "ok",
+                    f"our {words} come back: {len(hearing)} of {len(said)} connected "
+                    "member(s) hear them",
+                )
+            )
+        else:
+            names = ", ".join(who(p) for p in list(said)[:3])
+            found.append(
+                Finding(
+                    "warn",
+                    f"our {words} are not heard by the member(s) we reach ({names}): this "
+                    f"network passes {carrier} one way only (an access point isolating its "
+                    "clients often drops what a client sends, or a firewall here blocks it), "
+                    "so members find this peer only through those it reaches; " + ONE_WAY_HINT,
+                )
+            )
     return found
 
 

@@ -114,22 +114,25 @@ class Session:
     #: whom to tell the records it passes on (the node verifies them).
     pex: bool = False
     on_addresses: Callable[[bytes, list[bytes]], None] | None = None
+    #: Told by which ways the other side hears us (its ``addrs`` frame said so).
+    on_hears: Callable[[bytes, dict[str, bool]], None] | None = None
     stats: SessionStats = attrs.field(factory=SessionStats)
     machine: SyncMachine | None = None
     _wake: trio.Event = attrs.field(factory=trio.Event)
     _pending_close: str | None = None
     _pending_sync: bool = False
-    _pending_addrs: list[bytes] | None = None
+    _pending_addrs: tuple[list[bytes], dict[str, bool] | None] | None = None
 
-    def offer_addresses(self, records: list[bytes]) -> None:
-        """Pass these signed address records on (peer exchange), if the other side takes
-        them; safe from any task at any time, as :meth:`request_sync`."""
-        if not self.pex or not records:
+    def offer_addresses(self, records: list[bytes], hears: dict[str, bool] | None = None) -> None:
+        """Pass these signed address records on (peer exchange), with by which ways we hear
+        the other side, if it takes them; safe from any task at any time, as
+        :meth:`request_sync`."""
+        if not self.pex or (not records and hears is None):
             return
         if self.machine is None:
-            self._pending_addrs = records
+            self._pending_addrs = records, hears
         else:
-            self.machine.offer_addresses(records)
+            self.machine.offer_addresses(records, hears)
         self._wake.set()
 
     def request_sync(self) -> None:
@@ -160,7 +163,7 @@ class Session:
         if self._pending_close is not None:
             machine.close(self._pending_close)
         if self._pending_addrs is not None:
-            machine.offer_addresses(self._pending_addrs)
+            machine.offer_addresses(*self._pending_addrs)
         send_batch, receive_batch = trio.open_memory_channel[tuple[list[bytes], bool]](INGEST_QUEUE)
         try:
             async with trio.open_nursery() as nursery:
@@ -192,8 +195,10 @@ class Session:
                 if self.on_own_log_ahead is not None:
                     self.on_own_log_ahead(action.seq)
             case AddressesHeard():
-                if self.on_addresses is not None:
+                if self.on_addresses is not None and action.records:
                     self.on_addresses(self.remote_id, action.records)
+                if self.on_hears is not None and action.hears is not None:
+                    self.on_hears(self.remote_id, action.hears)
 
     # ---- receiving -------------------------------------------------------------------
 

@@ -238,9 +238,11 @@ class OwnLogAhead:
 @attrs.frozen
 class AddressesHeard:
     """The other side passed on members' signed address records (peer exchange): the node
-    verifies each before anything is dialed."""
+    verifies each before anything is dialed. ``hears``: by which ways the other side hears
+    us (None: it does not say)."""
 
     records: list[bytes]
+    hears: dict[str, bool] | None = None
 
 
 Action = (
@@ -304,6 +306,8 @@ class SyncMachine:
     _closing: str | None = None
     #: Address records to pass on (peer exchange), sent after our vector.
     _addrs_out: list[bytes] = attrs.field(factory=list)
+    #: By which ways we hear the other side, told with the next ``addrs`` frame.
+    _hears_out: dict[str, bool] | None = None
 
     def __attrs_post_init__(self) -> None:
         self._last_sent = self._last_heard = self.started
@@ -320,10 +324,12 @@ class SyncMachine:
         if self._closing is None:
             self._closing = reason
 
-    def offer_addresses(self, records: list[bytes]) -> None:
-        """Pass these signed address records on (peer exchange); a newer offer replaces one
-        not yet sent, so a slow link never queues more than one frame of them."""
+    def offer_addresses(self, records: list[bytes], hears: dict[str, bool] | None = None) -> None:
+        """Pass these signed address records on (peer exchange), with ``hears`` (by which
+        ways we hear the other side); a newer offer replaces one not yet sent, so a slow link
+        never queues more than one frame of them."""
         self._addrs_out = list(records[:MAX_ADDR_RECORDS])
+        self._hears_out = hears
 
     # ---- messages from the other side -------------------------------------------------
 
@@ -344,7 +350,8 @@ class SyncMachine:
                     self.eager[author] = False
                 self._bound(len(self.eager), "prune")
             case Addrs():
-                return [AddressesHeard(message.records)] if message.records else []
+                if message.records or message.hears is not None:
+                    return [AddressesHeard(message.records, message.hears)]
             case Ping():
                 pass
             case Bye():
@@ -520,9 +527,10 @@ class SyncMachine:
             return Close(self._closing)
         if self._vector_out:
             return self._sent(Send(self._vector_out.pop(0)), now)
-        if self._addrs_out:
+        if self._addrs_out or self._hears_out is not None:
             records, self._addrs_out = self._addrs_out, []
-            return self._sent(Send(Addrs(records)), now)
+            hears, self._hears_out = self._hears_out, None
+            return self._sent(Send(Addrs(records, hears)), now)
         if self._wants:
             return self._sent(Send(Want(self._take(self._wants))), now)
         if self._prune_out:

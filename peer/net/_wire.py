@@ -58,6 +58,8 @@ MAX_FEATURES = 8
 MAX_ADDR_RECORDS = 64
 #: Bytes of one record on the wire (``_exchange.MAX_RECORD``, checked again there).
 MAX_ADDR_RECORD = 320
+#: Ways an ``addrs`` frame may say it hears the receiver by (beacon, mdns, and room to grow).
+MAX_HEARS = 4
 
 
 @attrs.frozen
@@ -111,9 +113,16 @@ class Events:
 class Addrs:
     """Peer exchange: signed address records of members the sender is connected to (and its
     own), each verified by the receiver before use (``peer.net._exchange``). Sent only to a
-    side whose ``Hello`` named ``FEATURE_PEX``."""
+    side whose ``Hello`` named ``FEATURE_PEX``.
+
+    ``hears``: whether the sender recently heard the *receiver* by each way it listens on
+    ("beacon", "mdns"), so a peer learns whether others hear it, not only whether it hears
+    them (``peerclass doctor``: broadcast passing one way only). A way the sender does not
+    listen on is absent; None (the key absent) is an older peer that does not say. Older
+    peers ignore the key, so it needs no feature of its own."""
 
     records: list[bytes]
+    hears: dict[str, bool] | None = None
 
 
 @attrs.frozen
@@ -170,6 +179,8 @@ def encode(message: Message) -> bytes:
             body = {"t": "events", "events": message.events, "pushed": message.pushed}
         case Addrs():
             body = {"t": "addrs", "records": message.records}
+            if message.hears is not None:
+                body["hears"] = message.hears
         case Ping():
             body = {"t": "ping"}
         case Bye():
@@ -261,7 +272,18 @@ def decode(data: bytes) -> Message:
             all(isinstance(r, bytes) and len(r) <= MAX_ADDR_RECORD for r in records),
             "addrs record",
         )
-        return Addrs(records)
+        hears = body.get("hears")
+        _require(
+            hears is None
+            or (
+                isinstance(hears, dict)
+                and len(hears) <= MAX_HEARS
+                and all(isinstance(k, str) and len(k) <= 16 for k in hears)
+                and all(isinstance(v, bool) for v in hears.values())
+            ),
+            "addrs hears",
+        )
+        return Addrs(records, hears)
     if tag == "ping":
         return Ping()
     if tag == "bye":

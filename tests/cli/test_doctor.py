@@ -44,6 +44,11 @@ async def test_a_member_heard_and_reachable_is_ok(tmp_path: Path) -> None:
     assert heard[teacher.peer_id.hex()]["address"] in report["reach"]["reachable"]
     assert all(f["level"] != "fail" for f in report["findings"])
     assert any("members heard: 1 by beacon" in f["text"] for f in report["findings"])
+    # The probe sends no beacon, so it cannot say whether members hear ours: it says that.
+    assert any(
+        f["level"] == "info" and "known while `peerclass run` runs" in f["text"]
+        for f in report["findings"]
+    )
 
 
 async def test_beacons_heard_but_tcp_unreachable_is_called_isolation_with_what_to_do(
@@ -135,3 +140,45 @@ def test_a_wait_out_of_bounds_is_one_clear_line(tmp_path: Path) -> None:
     result = pc(dirs.instructor, "doctor", "--wait", "600")
     assert result.code == 1
     assert result.err.strip() == "peerclass: error: --wait must be between 0 and 60 seconds"
+
+
+def test_a_reachable_member_not_hearing_our_beacons_is_told_with_what_to_do(
+    tmp_path: Path,
+) -> None:
+    """The running peer recorded a connected member saying it does not hear our beacons
+    (its ``addrs`` frame): broadcast passes one way only here, said with what to do."""
+    dirs = make_class(tmp_path, students=1)
+    teacher = load_membership(dirs.instructor).peer_id.hex()
+    store = Store.open(dirs.students[0])
+    try:
+        store.set_running(os.getpid())
+        store.set_reach(
+            json.dumps(
+                {
+                    "at": int(time.time() * 1000),
+                    "interfaces": [
+                        {"name": "wlan0", "address": "10.1.2.3", "broadcast": "10.1.255.255"}
+                    ],
+                    "listen": ["10.1.2.3:4000"],
+                    "beacons": "on",
+                    "mdns": "off",
+                    "heard": [],
+                    "unreachable": [],
+                    "connected": [
+                        {
+                            "peer": teacher,
+                            "address": "10.1.2.9:4000",
+                            "skew_ms": 0,
+                            "hears_us": {"beacon": False},
+                        }
+                    ],
+                    "refused_records": {},
+                }
+            )
+        )
+    finally:
+        store.close()
+    result = pc(dirs.students[0], "doctor")
+    assert result.code == 0, result.err  # a warning: the class still works through the member
+    assert "warning our beacons are not heard by the member(s) we reach" in result.out
+    assert "one way only" in result.out and "--peer HOST:PORT" in result.out

@@ -1,5 +1,6 @@
 """The network page (issue 21) says what ``peerclass doctor`` says, from what the running
-node recorded; before anything is recorded it says so."""
+node recorded (before anything is recorded it says so), and the data dir's health, in English
+and Korean."""
 
 from __future__ import annotations
 
@@ -40,3 +41,25 @@ def test_the_network_page_says_what_the_doctor_says(teacher_ui: Ui, klass: Class
     assert "isolates its clients" in page and 'class="finding-fail"' in page
     korean = ui.client.get("/network", headers={"accept-language": "ko"}).text
     assert "<h1>네트워크</h1>" in korean
+
+
+def test_the_network_page_shows_the_data_dirs_health_in_both_languages(student_ui: Ui) -> None:
+    ui = student_ui
+    ui.sign_in()
+    events = sum(ui.store.heads().values())
+    page = ui.client.get("/network").text
+    assert "<h2>Data dir</h2>" in page  # shown before the node records its network too
+    assert f"The data dir {ui.data_dir} is healthy ({events} events)." in page
+    korean = ui.client.get("/network", headers={"accept-language": "ko"}).text
+    assert f"데이터 디렉터리 {ui.data_dir}는 정상입니다(이벤트 {events}개)." in korean
+    # A key file others can read (the store tightens them only when it opens) is a problem.
+    mode = ui.data_dir.stat().st_mode
+    ui.data_dir.chmod(0o755)
+    try:
+        page = ui.client.get("/network").text
+        korean = ui.client.get("/network", headers={"accept-language": "ko"}).text
+    finally:
+        ui.data_dir.chmod(mode)
+    assert 'class="finding-fail"' in page
+    assert f"Readable by other users: {ui.data_dir}. Run chmod go-rwx on them." in page
+    assert "chmod go-rwx를 실행하세요" in korean and "<strong>문제:</strong>" in korean
