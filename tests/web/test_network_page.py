@@ -63,3 +63,28 @@ def test_the_network_page_shows_the_data_dirs_health_in_both_languages(student_u
     assert 'class="finding-fail"' in page
     assert f"Readable by other users: {ui.data_dir}. Run chmod go-rwx on them." in page
     assert "chmod go-rwx를 실행하세요" in korean and "<strong>문제:</strong>" in korean
+
+
+def test_a_note_on_the_network_page_is_marked_as_one(student_ui: Ui, klass: ClassDirs) -> None:
+    """A member that has not said whether it hears our beacons: neither good nor bad."""
+    ui = student_ui
+    ui.sign_in()
+    member = load_membership(klass.instructor).peer_id.hex()
+    ui.store.set_reach(
+        json.dumps(
+            {
+                "at": int(time.time() * 1000),
+                "interfaces": [{"name": "eth0", "address": "10.1.2.3", "broadcast": "x"}],
+                "listen": ["10.1.2.3:4000"],
+                "beacons": "on",
+                "mdns": "off",
+                "heard": [],
+                "unreachable": [],
+                "connected": [{"peer": member, "address": "10.1.2.9:4000", "hears_us": None}],
+            }
+        )
+    )
+    page = ui.client.get("/network").text
+    assert "<strong>Note:</strong> whether members hear our beacons is not known yet" in page
+    korean = ui.client.get("/network", headers={"accept-language": "ko"}).text
+    assert "<strong>참고:</strong>" in korean
