@@ -408,15 +408,14 @@ class SyncMachine:
             self._bound(len(self.eager), "graft")
 
     def _on_ihave(self, heads: Vector, now: float) -> list[Action]:
-        """A lazy announcement: note what it holds, and arm a graft timer for what we lack."""
+        """A lazy announcement: note what it holds, and arm a graft timer for what we lack.
+        That includes our own log when it holds more of it than we do: a data dir restored
+        from a backup fetches its own history this way (issue 22), as a full serve gave it
+        before split catch-up; authoring stays blocked meanwhile (``OwnLogAhead``)."""
         for author, (seq, _) in heads.items():
             if seq > self.remote_known.get(author, 0):
                 self.remote_known[author] = seq
-            if (
-                seq > self.gossip.held(author)
-                and author not in self.gossip.fork_points
-                and author != self.gossip.own_id
-            ):
+            if seq > self.gossip.held(author) and author not in self.gossip.fork_points:
                 wanted = self._missing.get(author)
                 due = now + self.config.graft_timeout if wanted is None else wanted[1]
                 self._missing[author] = (max(seq, wanted[0] if wanted else 0), due)

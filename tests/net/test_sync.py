@@ -206,11 +206,22 @@ def test_two_links_announcing_one_event_graft_once_then_the_second_if_needed() -
     assert sent(drain(second, t + GRAFT_TIMEOUT)) == [Want({A: 0}, graft=True)]
 
 
-def test_announcements_of_our_own_log_or_a_forks_tail_are_not_grafted() -> None:
+def test_announcements_of_a_forks_tail_are_not_grafted() -> None:
     m = synced(vector(me=1, a=5), me=1, a=5)
     m.gossip.set_fork_points({A: 3})
     m.received(IHave(vector(a=9)), 0.0)
     assert drain(m, 1.0) == []
+
+
+def test_a_copy_behind_on_its_own_log_grafts_it_from_an_announcement() -> None:
+    # A data dir restored from a backup holds none of its own log; a split vector asks the
+    # other side to announce, so the announcement is its only way back (issue 22).
+    m = machine(split_catchup=True)
+    assert all(isinstance(h, Have) and h.split for h in sent(drain(m, 0.0)))
+    assert m.received(Have(vector(me=3, a=2)), 0.0) == [OwnLogAhead(3)]
+    drain(m, 0.0)
+    m.received(IHave(vector(me=3, a=2)), 0.1)
+    assert sent(drain(m, 0.1 + GRAFT_TIMEOUT)) == [Want({ME: 0, A: 0}, graft=True)]
 
 
 def test_a_pushed_duplicate_prunes_that_author_on_that_link() -> None:
