@@ -300,7 +300,9 @@ class SyncMachine:
     _prune_out: set[bytes] = attrs.field(factory=set)
     #: Authors we asked it to stop pushing (not asked again until we graft them).
     _pruned_them: set[bytes] = attrs.field(factory=set)
-    _push: list[int] = attrs.field(factory=list)
+    #: Events to push, as (local id, author, seq): a serve of that author's range drops
+    #: those it covers, so an event queued for a push is not sent twice.
+    _push: list[tuple[int, bytes, int]] = attrs.field(factory=list)
     _last_sent: float = 0.0
     _last_heard: float = 0.0
     _closing: str | None = None
@@ -509,7 +511,7 @@ class SyncMachine:
             if ref.seq > self.gossip.relay_limit(ref.author):
                 continue
             if self.pushes_eagerly(ref.author):
-                self._push.append(ref.local_id)
+                self._push.append((ref.local_id, ref.author, ref.seq))
                 self.remote_known[ref.author] = ref.seq
             else:
                 held = self._announce.get(ref.author)
@@ -556,9 +558,12 @@ class SyncMachine:
             upto = self.gossip.relay_limit(author)
             if upto > after:
                 self.remote_known[author] = max(upto, self.remote_known.get(author, 0))
+                # The range goes out before any push still queued: those it holds would
+                # arrive twice (a gap's Want asks for events already queued to push).
+                self._push = [p for p in self._push if p[1] != author or p[2] > upto]
                 return self._sent(Serve(author, after, upto), now)
         if self._push:
-            pushed, self._push = tuple(self._push), []
+            pushed, self._push = tuple(p[0] for p in self._push), []
             return self._sent(Push(pushed), now)
         if store_max > self.cursor:
             return ReadStored(self.cursor)

@@ -141,6 +141,18 @@ def test_the_store_cursor_is_read_when_the_store_grew() -> None:
     assert m.poll(0.0, 7) == Push((1,))
 
 
+def test_a_want_served_before_queued_pushes_drops_the_pushes_it_covers() -> None:
+    """A gap's Want (it got a later push first) arrives while our own events wait to be
+    pushed: the range served holds them, so only what lies past it is pushed after."""
+    m = synced(vector(me=1), me=0)
+    drain(m, 0.0)
+    m.stored(stored(ME, 2, 3), 2, 0.0)  # queued for a push, not yet polled
+    m.received(Want({ME: 0}), 0.0)  # it lacks all of our log
+    assert drain(m, 0.0, 2) == [Serve(ME, 0, 3)]  # 2 and 3 go once, in the range
+    m.stored(stored(ME, 4, first_local_id=3), 3, 0.0)  # past the range: pushed as before
+    assert drain(m, 0.0, 3) == [Push((3,))]
+
+
 # ---- live gossip (Plumtree) --------------------------------------------------------------
 
 
