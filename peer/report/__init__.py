@@ -27,4 +27,6 @@ from peer.report.render_html import render_html as render_html
 from peer.report.render_json import render_json as render_json
 from peer.report.render_json import to_json as to_json
 from peer.report.render_md import render_md as render_md
+from peer.report.safe_markdown import render_markdown as render_markdown
+from peer.report.safe_markdown import safe_markdown_it as safe_markdown_it
 from peer.report.summary import build_report as build_report

@@ -7,7 +7,7 @@ markup or script to it. Everything else is escaped by markdown-it's renderer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -33,17 +33,26 @@ def _image(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any)
     return f'<span class="md-image">[image: {escapeHtml(alt)}]</span>'
 
 
-def _make() -> MarkdownIt:
-    md = _SafeMarkdownIt(
-        "commonmark", {"html": False, "linkify": False, "typographer": False, "breaks": True}
-    )
+def safe_markdown_it(highlight: Callable[[str, str, str], str] | None = None) -> MarkdownIt:
+    """A renderer with these rules; ``highlight`` colours fenced code (the web UI passes
+    Pygments). One place for the rules, so the report and the UI can never differ in what a
+    student's text may do."""
+    options: dict[str, Any] = {
+        "html": False,
+        "linkify": False,
+        "typographer": False,
+        "breaks": True,
+    }
+    if highlight is not None:
+        options["highlight"] = highlight
+    md = _SafeMarkdownIt("commonmark", options)
     md.enable(["table", "strikethrough"])
     md.add_render_rule("link_open", _link_open)
     md.add_render_rule("image", _image)
     return md
 
 
-_MD = _make()
+_MD = safe_markdown_it()
 
 
 def render_markdown(text: str) -> str:

@@ -5,58 +5,20 @@ mentions marked, the viewer's own name more strongly."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from html import escape
-from typing import Any
 
-from markdown_it import MarkdownIt
-from markdown_it.common.utils import escapeHtml
-from markdown_it.token import Token
 from markupsafe import Markup
 
+from peer.report import safe_markdown_it
 from peer.web._highlight import highlight_html
-
-_SCHEMES = ("http:", "https:", "mailto:")
-
-
-class _SafeMarkdownIt(MarkdownIt):
-    def validateLink(self, url: str) -> bool:
-        """Only links a reader may follow on purpose; no javascript:, data:, file: or relative."""
-        return url.strip().lower().startswith(_SCHEMES)
-
-
-def _link_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    tokens[idx].attrSet("rel", "nofollow noopener noreferrer")
-    return str(self.renderToken(tokens, idx, options, env))
-
-
-def _image(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    alt = self.renderInlineAsText(tokens[idx].children or [], options, env)
-    return f'<span class="md-image">[image: {escapeHtml(alt)}]</span>'
 
 
 def _fence_highlight(code: str, language: str, _attrs: str) -> str:
     return highlight_html(code, language)
 
 
-def _make() -> MarkdownIt:
-    md = _SafeMarkdownIt(
-        "commonmark",
-        {
-            "html": False,
-            "linkify": False,
-            "typographer": False,
-            "breaks": True,
-            "highlight": _fence_highlight,
-        },
-    )
-    md.enable(["table", "strikethrough"])
-    md.add_render_rule("link_open", _link_open)
-    md.add_render_rule("image", _image)
-    return md
-
-
-_MD = _make()
+_MD = safe_markdown_it(_fence_highlight)
 #: Text between tags of rendered HTML (never inside a tag, nor inside code).
 _TEXT = re.compile(r"(<code[^>]*>.*?</code>|<[^>]+>)", re.DOTALL)
 
