@@ -243,7 +243,7 @@ def replace_identity(
         if not membership.is_instructor:
             raise UsageError("only the instructor (or a co-instructor) can replace a key")
         entries = roster_entries(store, membership.klass.instructor)
-        new, old = _find(entries, args.who), _find(entries, args.replaces)
+        new, old = find_roster_entry(entries, args.who), find_roster_entry(entries, args.replaces)
         if old.peer_id == new.peer_id:
             raise UsageError("an identity cannot replace itself")
         if membership.klass.instructor in (old.peer_id, new.peer_id):
@@ -275,7 +275,8 @@ def _following(entry: RosterEntry) -> dict[str, Any]:
     return {} if entry.event is None else {"after": entry.event}
 
 
-def _find(entries: list[RosterEntry], text: str) -> RosterEntry:
+def find_roster_entry(entries: list[RosterEntry], text: str) -> RosterEntry:
+    """The entry named ``text`` (any case) or whose id starts with it: exactly one."""
     wanted = text.strip().casefold()
     found = [e for e in entries if e.name.casefold() == wanted]
     if len(wanted) >= 4 and all(c in "0123456789abcdef" for c in wanted):
@@ -294,7 +295,7 @@ def cmd_reseal(args: argparse.Namespace) -> int:
             raise UsageError("only the instructor (or a co-instructor) can reseal")
         instructor = membership.klass.instructor
         entries = [e for e in roster_entries(store, instructor) if e.state == "member"]
-        person = persons(store, instructor).of(_find(entries, args.student).peer_id)
+        person = persons(store, instructor).of(find_roster_entry(entries, args.student).peer_id)
         items = [
             ("share", {"event": event_id, "to": person, "key": seal_key(key, person)})
             for event_id, key in reseal_items(store, person, instructor)

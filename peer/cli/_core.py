@@ -374,7 +374,8 @@ def _web_ui(
     )
 
 
-def _pid_alive(pid: int | None) -> bool:
+def pid_alive(pid: int | None) -> bool:
+    """Whether a peer process still runs (another user's counts: it holds the data dir)."""
     if pid is None:
         return False
     try:
@@ -389,7 +390,7 @@ def _pid_alive(pid: int | None) -> bool:
 def cmd_peers(args: argparse.Namespace) -> int:
     membership, store = open_peer(args.data_dir)
     try:
-        running = _pid_alive(store.running_pid())
+        running = pid_alive(store.running_pid())
         records = [r for r in store.peer_records() if r.id != membership.peer_id]
         forked = store.forked_authors()
         names = store.names()  # the roster's names (issue 10), not what profiles claim
@@ -445,7 +446,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "heads": {author.hex(): seq for author, seq in sorted(heads.items())},
             "forks": store.fork_count(),
             "forked_authors": sorted(a.hex() for a in store.forked_authors()),
-            "running": _pid_alive(store.running_pid()),
+            "running": pid_alive(store.running_pid()),
             "authoring_blocked": store.authoring_block(membership.peer_id),
         }
     finally:

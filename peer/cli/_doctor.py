@@ -21,6 +21,7 @@ from typing import Any
 import trio
 
 from peer.cli._args import ENV_DISCOVERY_PORT, tcp_port
+from peer.cli._core import pid_alive
 from peer.cli._output import print_json
 from peer.errors import UsageError
 from peer.health import check_data_dir
@@ -54,7 +55,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     data_dir = data_dir_findings(args.data_dir)
     store = Store.open(args.data_dir)
     try:
-        running = _running(store)
+        running = pid_alive(store.running_pid())
         doc = _recorded(store) if running else None
         if doc is None:
             port = _discovery_port(args)
@@ -85,19 +86,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 _MARK = {"ok": "ok     ", "info": "note   ", "warn": "warning", "fail": "problem"}
-
-
-def _running(store: Store) -> bool:
-    pid = store.running_pid()
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _recorded(store: Store) -> dict[str, Any] | None:

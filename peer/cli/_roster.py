@@ -9,7 +9,7 @@ import secrets
 import sys
 from typing import Any
 
-from peer.cli._continuity import replace_identity
+from peer.cli._continuity import find_roster_entry, replace_identity
 from peer.cli._core import open_peer
 from peer.cli._output import print_json, print_table, safe_line
 from peer.errors import UsageError, ValidationError
@@ -128,19 +128,6 @@ def _entries(store: Store, me: Membership) -> list[RosterEntry]:
     return roster_entries(store, me.klass.instructor)
 
 
-def _find(entries: list[RosterEntry], text: str) -> RosterEntry:
-    """The entry named ``text`` (any case) or whose id starts with it: exactly one."""
-    wanted = text.strip().casefold()
-    found = [e for e in entries if e.name.casefold() == wanted]
-    if len(wanted) >= 4 and all(c in "0123456789abcdef" for c in wanted):
-        found += [e for e in entries if e.peer_id.hex().startswith(wanted) and e not in found]
-    if not found:
-        raise UsageError(f"nobody in the roster is named {text!r} or has an id starting with it")
-    if len(found) > 1:
-        raise UsageError(f"{text!r} matches {len(found)} identities: give more of the id")
-    return found[0]
-
-
 def _instructor_only(me: Membership, what: str) -> None:
     if not me.is_instructor:
         raise UsageError(f"only the instructor (or a co-instructor) can {what}")
@@ -158,7 +145,7 @@ def cmd_admit(args: argparse.Namespace) -> int:
     membership, store = open_peer(args.data_dir)
     try:
         _instructor_only(membership, "admit")
-        entry = _find(_entries(store, membership), args.who)
+        entry = find_roster_entry(_entries(store, membership), args.who)
         role = args.role or (entry.role if entry.state == "member" else "student")
         if entry.peer_id == membership.klass.instructor:
             raise UsageError("the founding instructor's role cannot be changed")
@@ -181,7 +168,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     membership, store = open_peer(args.data_dir)
     try:
         _instructor_only(membership, "remove anyone")
-        entry = _find(_entries(store, membership), args.who)
+        entry = find_roster_entry(_entries(store, membership), args.who)
         if entry.peer_id == membership.klass.instructor:
             raise UsageError(
                 "the founding instructor's key is the class's authority and cannot be removed"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from peer.cli._core import _pid_alive, open_peer
+from peer.cli._core import open_peer, pid_alive
 from peer.errors import UsageError
 
 
@@ -25,7 +25,7 @@ def add_commands(sub: Any) -> None:
 def cmd_ui(args: argparse.Namespace) -> int:
     _, store = open_peer(args.data_dir)
     try:
-        running = _pid_alive(store.running_pid())
+        running = pid_alive(store.running_pid())
     finally:
         store.close()
     # here: every other command starts without the web UI
