@@ -44,7 +44,7 @@ from peer.web._highlight import highlight
 from peer.web._live import Live, Network, Offline
 from peer.web._markup import render
 from peer.web._security import CSRF_FIELD
-from peer.web._session import Access
+from peer.web._session import Access, read_int_map
 from storage import AsyncStore
 
 T = TypeVar("T")
@@ -104,14 +104,7 @@ class ReadMarks:
 
     @classmethod
     def load(cls, path: Path | None) -> ReadMarks:
-        if path is None:
-            return cls(None)
-        try:
-            found = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return cls(path)
-        marks = {str(k): v for k, v in found.items() if isinstance(v, int)}
-        return cls(path, marks)
+        return cls(path, read_int_map(path))
 
     def seen(self, key: str, ts: int) -> bool:
         """Record a mark (blocking: writes a small file); True if it moved."""

@@ -76,6 +76,20 @@ class SecretSource:
         return self._secret
 
 
+def read_int_map(path: Path | None) -> dict[str, int]:
+    """A small ``{name: integer}`` JSON file the UI keeps in the data dir; a missing, damaged
+    or foreign one reads as empty (it only ever holds marks the UI can make again)."""
+    if path is None:
+        return {}
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): v for k, v in found.items() if isinstance(v, int)}
+
+
 @attrs.define(eq=False)
 class UsedNonces:
     """Sign-in nonces already redeemed (younger than the token lifetime), kept on disk."""
@@ -85,15 +99,7 @@ class UsedNonces:
 
     @classmethod
     def load(cls, path: Path | None) -> UsedNonces:
-        if path is None:
-            return cls(None)
-        try:
-            found = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return cls(path)
-        if not isinstance(found, dict):
-            return cls(path)
-        return cls(path, {str(k): v for k, v in found.items() if isinstance(v, int)})
+        return cls(path, read_int_map(path))
 
     def take(self, nonce: str, issued: int, now: int) -> bool:
         """Mark ``nonce`` used; False if it already was."""
