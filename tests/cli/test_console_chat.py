@@ -70,6 +70,9 @@ def test_private_messages_msg_and_reply_and_who_on_its_own_lines_in_korean(
 ) -> None:
     """The console speaks the terminal's language; commands, names and ids stay as typed."""
     klass = make_class(tmp_path, students=1, names=["Ms Kim", "민준"])
+    # A returning student: the roster is already here, so the arrival names the teacher (a
+    # first connection can announce her before the roster has arrived, as not yet known).
+    exchange(klass.instructor, klass.students[0])
     port = free_udp_port()
     teacher = PeerProcess(klass.instructor, port).start()
     terminal = open_terminal(klass.students[0], port, env={"LANGUAGE": "ko"})
